@@ -1,0 +1,33 @@
+// The source plug-in contract. A source opens its port in start(), delivers
+// readings to the sink, and never lets one bad line, frame or unit stop it:
+// failures are counted (counters "source.<id>.<what>") and logged rate-limited.
+
+import type { Counters } from '../counters.js';
+import type { Logger } from '../log.js';
+import type { ReadingSink } from '../reading.js';
+import type { Clock } from '../../hal/clock.js';
+import type { SerialFactory } from '../../hal/serial.js';
+
+export interface SourceContext {
+  serial: SerialFactory;
+  clock: Clock;
+  log: Logger;
+  counters: Counters;
+}
+
+export interface SourceHealth {
+  /** Port open and the source running. */
+  open: boolean;
+  /** Wall time (ms) of the last reading delivered, if any. */
+  lastReadingAt?: number;
+  /** Free-form details for status (per-unit health for Modbus...). */
+  detail?: Record<string, unknown>;
+}
+
+export interface Source {
+  readonly id: string;
+  /** Opens the port and starts delivering. Rejects only if the port cannot be opened at all. */
+  start(sink: ReadingSink): Promise<void>;
+  stop(): Promise<void>;
+  health(): SourceHealth;
+}

@@ -1,0 +1,118 @@
+// Real serial ports through node-serialport's native binding. The read-only
+// variant wraps the port in an object that simply has no `write`.
+// bindings-cpp's unixRead retries forever when read() returns 0 (EOF: a USB
+// adapter unplugged, a pty whose master went away) — a CPU-burning loop that
+// never reports the disconnect (serialport/bindings-cpp#162). Our binding
+// wrapper treats a zero-byte read on a tty as the hang-up it is.
+
+import { read as fsRead } from 'node:fs';
+import { promisify } from 'node:util';
+import { LinuxBinding } from '@serialport/bindings-cpp';
+import type { BindingPortInterface } from '@serialport/bindings-cpp';
+import { SerialPortStream } from '@serialport/stream';
+import type { PortOptions, ReadOnlyPort, SerialFactory, SerialPort } from './serial.js';
+
+const readAsync = promisify(fsRead);
+
+interface PollingPort extends BindingPortInterface {
+  fd: number | null;
+  poller: { once(event: 'readable', cb: (err?: Error | null) => void): void };
+}
+
+function isPollingPort(p: BindingPortInterface): p is PollingPort {
+  return 'fd' in p && 'poller' in p;
+}
+
+const canceled = (): Error => Object.assign(new Error('Port is not open'), { canceled: true });
+
+/** read() that resolves with ≥ 1 byte, waits on the poller for EAGAIN, and fails on EOF. */
+function hangupAwareRead(port: PollingPort): BindingPortInterface['read'] {
+  return async (buffer, offset, length) => {
+    for (;;) {
+      if (port.fd === null) throw canceled();
+      try {
+        const { bytesRead } = await readAsync(port.fd, buffer, offset, length, null);
+        if (bytesRead === 0) throw Object.assign(new Error('port hung up (read returned EOF)'), { disconnect: true });
+        return { bytesRead, buffer };
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK' && code !== 'EINTR') throw err;
+        if (port.fd === null) throw canceled();
+        await new Promise<void>((resolve, reject) => port.poller.once('readable', (e) => (e ? reject(e) : resolve())));
+      }
+    }
+  };
+}
+
+// Tapwire runs on Linux (Pi, SBCs); the Linux binding is the only one we ship.
+const binding: typeof LinuxBinding = {
+  list: () => LinuxBinding.list(),
+  async open(options) {
+    const port = await LinuxBinding.open(options);
+    if (isPollingPort(port)) port.read = hangupAwareRead(port);
+    return port;
+  },
+};
+
+function createPort(opts: PortOptions): SerialPort {
+  const port = new SerialPortStream({
+    binding,
+    path: opts.path,
+    baudRate: opts.baudRate,
+    dataBits: opts.dataBits ?? 8,
+    stopBits: opts.stopBits ?? 1,
+    parity: opts.parity ?? 'none',
+    autoOpen: false,
+    // no hupcl toggling games: leave DTR as the OS sets it
+  });
+  const closeListeners: Array<(err?: Error) => void> = [];
+  const dataListeners: Array<(chunk: Buffer) => void> = [];
+  // Always flowing: a port nobody listens to yet must still notice a hang-up.
+  port.on('data', (chunk: Buffer) => { for (const l of dataListeners) l(chunk); });
+  let closing = false;
+  port.on('close', (err?: Error & { disconnected?: boolean }) => {
+    for (const l of closeListeners) l(closing ? undefined : (err ?? new Error(`${opts.path} closed`)));
+  });
+  // An 'error' without a listener would throw: route it to close listeners.
+  port.on('error', (err: Error) => {
+    if (!port.isOpen) return; // open() rejects with it instead
+    for (const l of closeListeners) l(err);
+  });
+  return {
+    path: opts.path,
+    get isOpen() { return port.isOpen; },
+    open: () => new Promise<void>((resolve, reject) => {
+      closing = false;
+      port.open((err) => (err ? reject(new Error(`cannot open ${opts.path}: ${err.message}`)) : resolve()));
+    }),
+    close: () => new Promise<void>((resolve) => {
+      if (!port.isOpen) { resolve(); return; }
+      closing = true;
+      port.close(() => resolve());
+    }),
+    onData: (listener) => { dataListeners.push(listener); },
+    onClose: (listener) => { closeListeners.push(listener); },
+    write: (data) => new Promise<void>((resolve, reject) => {
+      port.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength), (err) => {
+        if (err) { reject(err); return; }
+        port.drain((e) => (e ? reject(e) : resolve()));
+      });
+    }),
+  };
+}
+
+function readOnly(port: SerialPort): ReadOnlyPort {
+  return {
+    path: port.path,
+    get isOpen() { return port.isOpen; },
+    open: () => port.open(),
+    close: () => port.close(),
+    onData: (l) => port.onData(l),
+    onClose: (l) => port.onClose(l),
+  };
+}
+
+export const nodeSerial: SerialFactory = {
+  openReadOnly: (opts) => readOnly(createPort(opts)),
+  openReadWrite: (opts) => createPort(opts),
+};
