@@ -6,9 +6,14 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 const strict = { additionalProperties: false } as const;
 
+// Patterns are exported so that validation errors can explain them in words.
 /** Used in MQTT topics and SenML names: no '/', '+', '#', spaces. */
+export const IDENTIFIER_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
+export const URL_PATTERN = '^mqtts?://[^\\s]+$';
+export const TOPIC_PREFIX_PATTERN = '^[^+#\\s]+$';
+
 const Identifier = (description: string) =>
-  Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description });
+  Type.String({ pattern: IDENTIFIER_PATTERN, description });
 
 const Units = Type.Record(Type.String(), Type.String(), {
   description: 'SenML unit per field name, e.g. {"temp": "Cel"}',
@@ -20,7 +25,7 @@ export const PortSchema = Type.Object({
   dataBits: Type.Optional(Type.Union([Type.Literal(5), Type.Literal(6), Type.Literal(7), Type.Literal(8)], { default: 8 })),
   stopBits: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2)], { default: 1 })),
   parity: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('even'), Type.Literal('odd')], { default: 'none' })),
-}, strict);
+}, { ...strict, description: 'serial port settings (8N1 unless stated)' });
 
 // ── line decoders ──────────────────────────────────────────────────────────
 export const KvDecoderSchema = Type.Object({
@@ -112,37 +117,37 @@ export const SourceSchema = Type.Union([LinesSourceSchema, ModbusRtuSourceSchema
 
 // ── uplink, batching, journal ──────────────────────────────────────────────
 export const UplinkSchema = Type.Object({
-  url: Type.String({ pattern: '^mqtts?://[^\\s]+$', description: 'mqtts://host:8883 (or mqtt:// for tests: unencrypted)' }),
+  url: Type.String({ pattern: URL_PATTERN, description: 'mqtts://host:8883 (or mqtt:// for tests: unencrypted)' }),
   protocolVersion: Type.Optional(Type.Union([Type.Literal(4), Type.Literal(5)], { default: 5, description: '5 = MQTT 5, 4 = MQTT 3.1.1' })),
   clientId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'default tapwire-<device>' })),
   ca: Type.Optional(Type.String({ minLength: 1, description: 'CA bundle file (PEM)' })),
   cert: Type.Optional(Type.String({ minLength: 1, description: 'client certificate file (PEM); reloaded on change' })),
   key: Type.Optional(Type.String({ minLength: 1, description: 'client key file (PEM, mode 0600); reloaded on change' })),
-  username: Type.Optional(Type.String({ minLength: 1 })),
+  username: Type.Optional(Type.String({ minLength: 1, description: 'MQTT username; the password comes from passwordFile' })),
   passwordFile: Type.Optional(Type.String({ minLength: 1, description: 'file holding the password (mode 0600); never inline' })),
-  topicPrefix: Type.Optional(Type.String({ pattern: '^[^+#\\s]+$', default: 'tapwire' })),
+  topicPrefix: Type.Optional(Type.String({ pattern: TOPIC_PREFIX_PATTERN, default: 'tapwire', description: 'topics are <prefix>/<device>/...' })),
   keepaliveS: Type.Optional(Type.Integer({ minimum: 5, maximum: 3600, default: 60 })),
   inflight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 16, description: 'unacknowledged batches at most' })),
   reconnect: Type.Optional(Type.Object({
-    initialMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 600_000, default: 500 })),
-    maxMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 })),
-  }, strict)),
-}, strict);
+    initialMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 600_000, default: 500, description: 'first retry delay (full jitter); at most maxMs' })),
+    maxMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000, description: 'cap of the exponential backoff' })),
+  }, { ...strict, default: {}, description: 'exponential backoff with full jitter between connection attempts' })),
+}, { ...strict, description: 'the one outbound MQTT connection' });
 
 export const BatchSchema = Type.Object({
   maxRecords: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 100 })),
   maxAgeMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 3_600_000, default: 1000 })),
-}, strict);
+}, { ...strict, default: {}, description: 'a batch is closed at maxRecords readings or maxAgeMs after its first reading' });
 
 export const JournalSchema = Type.Object({
-  maxBytes: Type.Optional(Type.Integer({ minimum: 65_536, default: 67_108_864, description: 'disk bound; the oldest unsent batches are dropped (and a gap notice sent) beyond it' })),
-  segmentBytes: Type.Optional(Type.Integer({ minimum: 4096, default: 4_194_304 })),
+  maxBytes: Type.Optional(Type.Integer({ minimum: 65_536, maximum: 2 ** 40, default: 67_108_864, description: 'disk bound; the oldest unsent batches are dropped (and a gap notice sent) beyond it' })),
+  segmentBytes: Type.Optional(Type.Integer({ minimum: 4096, maximum: 2 ** 30, default: 4_194_304, description: 'size of one segment file; at most maxBytes' })),
   fsyncIntervalMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000, default: 1000, description: '0 = fsync every batch' })),
-  fsyncEveryRecords: Type.Optional(Type.Integer({ minimum: 1, default: 1000, description: 'fsync after this many batches even before the interval' })),
-}, strict);
+  fsyncEveryRecords: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: 'fsync after this many batches even before the interval' })),
+}, { ...strict, default: {}, description: 'on-disk store and forward of signed batches' });
 
 export const ConfigSchema = Type.Object({
-  $schema: Type.Optional(Type.String()),
+  $schema: Type.Optional(Type.String({ description: 'ignored by the agent; lets editors find this schema' })),
   device: Identifier('device id; topics are <prefix>/<device>/...'),
   stateDir: Type.String({ minLength: 1, description: 'keys, journal and state live here' }),
   clock: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('sync'), Type.Literal('free')], { default: 'auto', description: 'is the wall clock synchronised? auto asks systemd-timesyncd' })),
@@ -153,6 +158,11 @@ export const ConfigSchema = Type.Object({
 }, { ...strict, $id: 'https://tapwire.dev/schema/config-v1.json', title: 'Tapwire agent config' });
 
 export type PortConfig = Static<typeof PortSchema>;
+export type KvDecoderConfig = Static<typeof KvDecoderSchema>;
+export type CsvDecoderConfig = Static<typeof CsvDecoderSchema>;
+export type RegexDecoderConfig = Static<typeof RegexDecoderSchema>;
+export type JsonDecoderConfig = Static<typeof JsonDecoderSchema>;
+export type NmeaDecoderConfig = Static<typeof NmeaDecoderSchema>;
 export type DecoderConfig = Static<typeof DecoderSchema>;
 export type LinesSourceConfig = Static<typeof LinesSourceSchema>;
 export type RegisterConfig = Static<typeof RegisterSchema>;
@@ -163,9 +173,17 @@ export type ModbusRtuSourceConfig = Static<typeof ModbusRtuSourceSchema>;
 export type ModbusSniffSourceConfig = Static<typeof ModbusSniffSourceSchema>;
 export type SourceConfig = Static<typeof SourceSchema>;
 export type UplinkConfig = Static<typeof UplinkSchema>;
+export type ReconnectConfig = NonNullable<UplinkConfig['reconnect']>;
+export type BatchConfig = Static<typeof BatchSchema>;
+export type JournalConfig = Static<typeof JournalSchema>;
 export type Config = Static<typeof ConfigSchema>;
 
 /** The JSON Schema users see (`tapwire config schema`). */
 export function jsonSchema(): TSchema {
   return JSON.parse(JSON.stringify(ConfigSchema)) as TSchema;
+}
+
+/** The JSON Schema as pretty-printed text, newline-terminated. */
+export function schemaJson(): string {
+  return JSON.stringify(ConfigSchema, null, 2) + '\n';
 }

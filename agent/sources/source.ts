@@ -26,7 +26,12 @@ export interface SourceHealth {
 
 export interface Source {
   readonly id: string;
-  /** Opens the port and starts delivering. Rejects only if the port cannot be opened at all. */
+  /**
+   * Opens the port and starts delivering. A port that cannot be opened (or
+   * goes away later) is retried with backoff while health().open is false:
+   * a USB adapter plugged in late must not need a restart. Resolves after the
+   * first open attempt either way.
+   */
   start(sink: ReadingSink): Promise<void>;
   stop(): Promise<void>;
   health(): SourceHealth;

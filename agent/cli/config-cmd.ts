@@ -1,0 +1,88 @@
+// `tapwire config schema | check <file> | keygen --out <file> | sign ...`
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { formatIssues, loadConfigFile, schemaJson } from '../config/load.js';
+import { encodeCbor } from '../encode/cbor.js';
+import { signSign1 } from '../encode/cose.js';
+import { fingerprint, generateKeyPair, readPrivateKey, writeKeyPair } from '../encode/keys.js';
+import { createCryptoSigner } from '../encode/signer.js';
+import { CliError, EXIT_OK, EXIT_USAGE, parse, requireOption, type Command } from './usage.js';
+
+const usage = `Usage: tapwire config <subcommand>
+
+Subcommands:
+  schema                       print the config JSON Schema
+  check <file>                 validate a config file; every problem is listed
+                               with the field it is in (exit 2 when invalid)
+  keygen --out <file>          create an operator key pair: <file> (0600) and
+                               <file>.pub (hex public key)
+  sign --key <file> --device <id|*> --version <n> [--out <file>] <config.json>
+                               sign a config for over-the-air delivery
+                               (COSE_Sign1 by the operator key)
+
+Options:
+  -h, --help   this help`;
+
+const OTA_CONTENT_TYPE = 'application/tapwire-config+cbor';
+
+async function check(argv: string[]): Promise<number> {
+  const { positionals } = parse(argv, {}, usage, true);
+  const file = positionals[0];
+  if (!file) throw new CliError(`config check: missing <file>\n\n${usage}`);
+  const result = loadConfigFile(file);
+  if (!result.ok) {
+    process.stderr.write(formatIssues(result.issues, file) + '\n');
+    process.stderr.write(`${file}: ${result.issues.length} problem${result.issues.length === 1 ? '' : 's'}\n`);
+    return EXIT_USAGE;
+  }
+  if (result.warnings.length) process.stderr.write(formatIssues(result.warnings, file) + '\n');
+  process.stdout.write(`${file}: ok (device ${result.config.device}, ${result.config.sources.length} source${result.config.sources.length === 1 ? '' : 's'})\n`);
+  return EXIT_OK;
+}
+
+async function keygen(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { out: { type: 'string', short: 'o' } }, usage);
+  const out = requireOption(values.out, 'out', usage);
+  const pair = generateKeyPair();
+  writeKeyPair(out, `${out}.pub`, pair);
+  process.stdout.write(`operator key  ${out} (0600)\npublic key    ${Buffer.from(pair.publicKey).toString('hex')}\nfingerprint   ${fingerprint(pair.publicKey)}\n`);
+  return EXIT_OK;
+}
+
+async function sign(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    key: { type: 'string' }, device: { type: 'string' }, version: { type: 'string' }, out: { type: 'string', short: 'o' },
+  }, usage, true);
+  const keyFile = requireOption(values.key, 'key', usage);
+  const device = requireOption(values.device, 'device', usage);
+  const version = Number(requireOption(values.version, 'version', usage));
+  if (!Number.isSafeInteger(version) || version < 1) throw new CliError('--version must be an integer ≥ 1 (the local config runs as version 0)');
+  const file = positionals[0];
+  if (!file) throw new CliError(`config sign: missing <config.json>\n\n${usage}`);
+  const checked = loadConfigFile(file);
+  if (!checked.ok) throw new CliError(`refusing to sign an invalid config\n${formatIssues(checked.issues, file)}`);
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  const signer = createCryptoSigner(readPrivateKey(keyFile).seed);
+  const bytes = signSign1(signer, encodeCbor({ v: 1, dev: device, version, config: raw }), OTA_CONTENT_TYPE);
+  if (values.out) writeFileSync(values.out, bytes);
+  else process.stdout.write(bytes);
+  process.stderr.write(`signed ${file} for device ${device} version ${version} with ${fingerprint(signer.publicKey)} (${bytes.length} bytes)\n`);
+  return EXIT_OK;
+}
+
+export const configCommand: Command = {
+  name: 'config',
+  summary: 'schema, check, keygen, sign',
+  usage,
+  async run(argv) {
+    const [sub, ...rest] = argv;
+    switch (sub) {
+      case 'schema': parse(rest, {}, usage); process.stdout.write(schemaJson() + '\n'); return EXIT_OK;
+      case 'check': return check(rest);
+      case 'keygen': return keygen(rest);
+      case 'sign': return sign(rest);
+      case undefined: case '--help': case '-h': process.stdout.write(usage + '\n'); return sub ? EXIT_OK : EXIT_USAGE;
+      default: throw new CliError(`unknown config subcommand "${sub}"\n\n${usage}`);
+    }
+  },
+};

@@ -1,0 +1,66 @@
+// `tapwire provision --config <file> [--operator <hex|file>]...`: creates the
+// device key (0600) and device.pub, installs trusted operator keys, prints
+// what to enrol. An existing device key is never overwritten.
+
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { keyPaths } from '../agent.js';
+import { fingerprint, generateKeyPair, parsePublicKey, readPrivateKey, writeKeyPair } from '../encode/keys.js';
+import { loadConfigOrExit } from './config-file.js';
+import { CliError, EXIT_OK, EXIT_USAGE, parse, requireOption, type Command } from './usage.js';
+
+const usage = `Usage: tapwire provision --config <file> [--operator <hex|file>]...
+
+Creates <stateDir>/device.key (Ed25519, mode 0600) and <stateDir>/device.pub
+(hex of the raw public key) for the config's device, and prints the public
+key and fingerprint to enrol in the cloud. Run again to print them; an
+existing key is never replaced.
+
+Options:
+  -c, --config <file>        config file
+      --operator <hex|file>  trust this operator public key for signed
+                             config updates (repeatable)
+  -h, --help                 this help`;
+
+export const provisionCommand: Command = {
+  name: 'provision',
+  summary: 'create the device key and install operator keys',
+  usage,
+  async run(argv) {
+    const { values } = parse(argv, {
+      config: { type: 'string', short: 'c' },
+      operator: { type: 'string', multiple: true },
+    }, usage);
+    const config = loadConfigOrExit(requireOption(values.config, 'config', usage));
+    mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+    const paths = keyPaths(config.stateDir);
+    let created = false;
+    if (!existsSync(paths.key)) {
+      writeKeyPair(paths.key, paths.pub, generateKeyPair());
+      created = true;
+    }
+    const pair = readPrivateKey(paths.key);
+    if (!existsSync(paths.pub)) writeFileSync(paths.pub, Buffer.from(pair.publicKey).toString('hex') + '\n', { mode: 0o644 });
+    const operators: string[] = [];
+    for (const op of values.operator ?? []) {
+      let pub: Uint8Array;
+      try { pub = parsePublicKey(op); } catch (err) {
+        throw new CliError(`--operator ${op}: ${(err as Error).message}`, EXIT_USAGE);
+      }
+      const dir = join(config.stateDir, 'operators');
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const fp = fingerprint(pub);
+      writeFileSync(join(dir, `${fp}.pub`), Buffer.from(pub).toString('hex') + '\n', { mode: 0o644 });
+      operators.push(fp);
+    }
+    const out = [
+      `device       ${config.device}`,
+      `public key   ${Buffer.from(pair.publicKey).toString('hex')}`,
+      `fingerprint  ${fingerprint(pair.publicKey)}`,
+      `key file     ${paths.key} (0600${created ? ', created' : ', existing'})`,
+      ...operators.map((fp) => `operator     ${fp} (trusted)`),
+    ];
+    process.stdout.write(out.join('\n') + '\n');
+    return EXIT_OK;
+  },
+};

@@ -1,0 +1,40 @@
+// CLI plumbing shared by every command: argument parsing with node:util
+// parseArgs, --help text, and the exit-code contract (0 ok, 1 runtime
+// failure, 2 bad usage or bad config).
+
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export const EXIT_OK = 0;
+export const EXIT_RUNTIME = 1;
+export const EXIT_USAGE = 2;
+
+/** A failure that maps to an exit code, with a message for stderr. */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode: number = EXIT_USAGE) { super(message); }
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  run(argv: string[]): Promise<number>;
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export function parse<O extends Options>(argv: string[], options: O, usage: string, allowPositionals = false) {
+  try {
+    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
+  } catch (err) {
+    throw new CliError(`${(err as Error).message}\n\n${usage}`);
+  }
+}
+
+export function wantsHelp(argv: string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}
+
+export function requireOption(value: string | undefined, name: string, usage: string): string {
+  if (!value) throw new CliError(`missing --${name}\n\n${usage}`);
+  return value;
+}

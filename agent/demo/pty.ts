@@ -1,0 +1,63 @@
+// A real kernel pty pair from socat: `agentPath` is what the agent opens
+// through serialport, `peerPath` is the field side (the demo's simulated
+// sensor, or a test). Unplug = kill socat (both ends vanish).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface PtyPair {
+  agentPath: string;
+  peerPath: string;
+  /** Kill socat: both pty ends disappear (a real unplug). */
+  unplug(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function waitForPaths(paths: string[], child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!paths.every((p) => existsSync(p))) {
+    if (child.exitCode !== null) throw new Error(`socat exited with ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error(`socat did not create ${paths.join(', ')} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function createPtyPair(): Promise<PtyPair> {
+  const dir = mkdtempSync(join(tmpdir(), 'tapwire-pty-'));
+  const agentPath = join(dir, 'agent');
+  const peerPath = join(dir, 'peer');
+  // raw, no echo on both ends: bytes pass through untouched (binary Modbus too)
+  const child = spawn('socat', [
+    '-d', '-d',
+    `pty,raw,echo=0,link=${agentPath}`,
+    `pty,raw,echo=0,link=${peerPath}`,
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+  try {
+    await waitForPaths([agentPath, peerPath], child, 5000);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}\n${stderr}`);
+  }
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  return {
+    agentPath,
+    peerPath,
+    unplug: stop,
+    async close() { await stop(); rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+/** Is socat on PATH? */
+export function socatAvailable(): boolean {
+  const dirs = (process.env.PATH ?? '').split(':');
+  return dirs.some((d) => d && existsSync(join(d, 'socat')));
+}

@@ -1,0 +1,43 @@
+// Collects readings into batches: a batch closes at `maxRecords` readings or
+// `maxAgeMs` after its first reading, whichever comes first. The age timer
+// runs only while a batch is open (an idle agent schedules nothing).
+
+import type { Clock, Timer } from '../../hal/clock.js';
+import type { Reading } from '../reading.js';
+
+export interface BatcherOptions { maxRecords: number; maxAgeMs: number }
+
+export interface Batcher {
+  add(reading: Reading): void;
+  /** Closes the open batch now (shutdown). */
+  flush(): void;
+  /** Readings waiting in the open batch. */
+  pending(): number;
+}
+
+export function createBatcher(
+  opts: BatcherOptions,
+  deps: { clock: Clock; onBatch: (readings: Reading[]) => void },
+): Batcher {
+  let open: Reading[] = [];
+  let timer: Timer | undefined;
+
+  const close = (): void => {
+    timer?.cancel();
+    timer = undefined;
+    if (open.length === 0) return;
+    const batch = open;
+    open = [];
+    deps.onBatch(batch);
+  };
+
+  return {
+    add(reading) {
+      open.push(reading);
+      if (open.length >= opts.maxRecords) { close(); return; }
+      if (!timer) timer = deps.clock.setTimeout(close, opts.maxAgeMs);
+    },
+    flush: close,
+    pending: () => open.length,
+  };
+}

@@ -1,0 +1,75 @@
+// Cloud-side verifier over MQTT: subscribes to one device's data and status
+// topics and feeds every message to the chain verifier. Read-only toward the
+// broker: it never publishes.
+
+import mqtt, { type MqttClient } from 'mqtt';
+import { decodeCbor } from '../encode/cbor.js';
+import { verifySign1 } from '../encode/cose.js';
+import { kidOf } from '../encode/signer.js';
+import { createChainVerifier, type ChainSummary, type VerifyEvent } from './chain.js';
+
+export interface SubscribeOptions {
+  url: string;
+  device: string;
+  publicKeys: Uint8Array[];
+  topicPrefix?: string;
+  protocolVersion?: 4 | 5;
+  /** CA / client cert files for mqtts (optional). */
+  ca?: Buffer; cert?: Buffer; key?: Buffer;
+  username?: string; password?: string;
+}
+
+export interface StatusEvent { kind: 'status'; ok: boolean; state?: string; detail?: Record<string, unknown>; reason?: string }
+
+export interface VerifierSession {
+  /** Resolves once subscribed. */
+  ready: Promise<void>;
+  summary(): ChainSummary;
+  close(): Promise<void>;
+}
+
+export function subscribeVerifier(
+  opts: SubscribeOptions,
+  onEvent: (e: VerifyEvent | StatusEvent) => void,
+  onError: (err: Error) => void = () => undefined,
+): VerifierSession {
+  const prefix = opts.topicPrefix ?? 'tapwire';
+  const dataTopic = `${prefix}/${opts.device}/data`;
+  const statusTopic = `${prefix}/${opts.device}/status`;
+  const verifier = createChainVerifier({ device: opts.device, publicKeys: opts.publicKeys });
+  const keys = new Map(opts.publicKeys.map((k) => [Buffer.from(kidOf(k)).toString('hex'), k]));
+  const client: MqttClient = mqtt.connect(opts.url, {
+    protocolVersion: opts.protocolVersion ?? 4,
+    clean: true,
+    reconnectPeriod: 1000,
+    ca: opts.ca, cert: opts.cert, key: opts.key,
+    username: opts.username, password: opts.password,
+  });
+  const ready = new Promise<void>((resolve, reject) => {
+    client.once('connect', () => {
+      client.subscribe([dataTopic, statusTopic], { qos: 1 }, (err) => (err ? reject(err) : resolve()));
+    });
+    client.once('error', reject);
+  });
+  ready.catch(() => undefined);
+  client.on('error', onError);
+  client.on('message', (topic, payload) => {
+    if (topic === dataTopic) {
+      for (const e of verifier.accept(payload)) onEvent(e);
+    } else if (topic === statusTopic) {
+      if (payload.length === 0) return; // retained message cleared
+      try {
+        const sign1 = verifySign1(payload, (kid) => keys.get(Buffer.from(kid).toString('hex')));
+        const status = decodeCbor(sign1.payload) as Record<string, unknown>;
+        onEvent({ kind: 'status', ok: true, state: String(status.state), detail: status });
+      } catch (err) {
+        onEvent({ kind: 'status', ok: false, reason: (err as Error).message });
+      }
+    }
+  });
+  return {
+    ready,
+    summary: () => verifier.summary(),
+    close: () => new Promise<void>((resolve) => { client.end(true, {}, () => resolve()); }),
+  };
+}
