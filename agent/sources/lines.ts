@@ -11,10 +11,17 @@ import { createDecoder, toReadings } from './decoders/decoder.js';
 import { createPortKeeper } from './reopen.js';
 import type { Source, SourceContext, SourceHealth } from './source.js';
 
+/** A line as it may be logged: control bytes escaped, at most 80 characters. */
+function printable(line: string): string {
+  // eslint-disable-next-line no-control-regex
+  const safe = line.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return safe.length > 80 ? safe.slice(0, 80) + '…' : safe;
+}
+
 export function createLinesSource(config: LinesSourceConfig, ctx: SourceContext): Source {
   const id = config.id;
   const maxLine = config.maxLineBytes ?? 1024;
-  const decoder = createDecoder(config.decoder);
+  const decoder = createDecoder(config.decoder, config.id);
   const log = ctx.log.child(`source:${id}`);
   const warnBad = createRateLimitedWarn(log, 10_000, () => ctx.clock.monotonic());
   const prefix = `source.${id}`;
@@ -41,10 +48,13 @@ export function createLinesSource(config: LinesSourceConfig, ctx: SourceContext)
     if (discardNext) { discardNext = false; return; }
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     ctx.counters.inc(`${prefix}.lines`);
-    const result = decoder.decode(line);
+    let result: ReturnType<typeof decoder.decode>;
+    try { result = decoder.decode(line); } catch (err) {
+      result = { ok: false, error: `decoder failed: ${(err as Error).message}` };
+    }
     if (!result.ok) {
       ctx.counters.inc(`${prefix}.bad_lines`);
-      warnBad('bad line', { reason: result.error, line: line.length > 80 ? line.slice(0, 80) + '…' : line });
+      warnBad('bad line', { reason: result.error, line: printable(line) });
       return;
     }
     if (result.values.length === 0) return;

@@ -3,8 +3,10 @@
 // other sentence types, proprietary ($P...) and encapsulated (!...) ones are chatter: ok, no values.
 //
 //   $GPGGA,094736,5251.0094,N,00518.8172,E,1,12,0.60,-4,M,46.8,M,,*4B
-//   ^ start ($, or ! for AIS)               checksum: XOR of the bytes ^^
-//    ^^ talker (any) ^^^ type               between the start and '*'
+//   |\/\_/ \______________ fields, comma-separated ______________/|\/
+//   | |  type                                                     | checksum: 2 hex digits, the XOR
+//   | talker (any: GP GN II WI YX ...)                            | of every byte between start and *
+//   start: '$' ('!' = encapsulated, e.g. AIS)                     '*'
 //
 // Field names and units are DESIGN.md "Line-decoder field names". Choices made
 // where it is silent: GGA with fix quality 0 (or empty) yields no values at all,
