@@ -30,8 +30,9 @@ export { Tag };
 const decoder = new Decoder({
   useRecords: false,
   mapsAsObjects: false,
-  // no float rounding on decode either: f32 values come back as the exact double
-  useFloat32: 0,
+  // byte strings are copies, never views pinning (or aliasing) the input
+  copyBuffers: true,
+  // useFloat32 left unset: f32 values decode to their exact double, no rounding
 });
 
 // --- writer state: one growable scratch buffer, copied out per encode --------
@@ -250,16 +251,41 @@ export interface CborError extends Error { code: 'ERR_CBOR_INVALID' }
 
 /**
  * Decodes exactly one CBOR item (trailing bytes are an error). Maps come back
- * as `Map`, byte strings as Uint8Array views into `bytes` (copy to keep),
- * unknown tags as `Tag`, 64-bit integers as bigint.
+ * as `Map`, byte strings as fresh Uint8Arrays (Buffer),
+ * unknown tags as `Tag`; integers as numbers, or bigint beyond 2^53 (exact).
  */
 export function decodeCbor(bytes: Uint8Array): unknown {
   if (bytes.length === 0) throw cborError('empty input');
   try {
-    return decoder.decode(bytes);
+    return safeInts(decoder.decode(bytes));
   } catch (err) {
     throw cborError((err as Error).message);
   }
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+// cbor-x returns every 8-byte integer as bigint, even small ones (another
+// encoder may use a long head). Bring the safe ones back to numbers so a value
+// decodes the same whatever head width it was written with.
+function safeInts(v: unknown): unknown {
+  if (typeof v === 'bigint') return v <= MAX_SAFE && v >= -MAX_SAFE ? Number(v) : v;
+  if (typeof v !== 'object' || v === null || v instanceof Uint8Array) return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = safeInts(v[i]);
+    return v;
+  }
+  if (v instanceof Map) {
+    let rekey = false;
+    for (const [k, val] of v) {
+      if (typeof k === 'bigint') rekey = true;
+      const nv = safeInts(val);
+      if (nv !== val) v.set(k, nv);
+    }
+    return rekey ? new Map([...v].map(([k, val]) => [safeInts(k), val])) : v;
+  }
+  if (v instanceof Tag) v.value = safeInts(v.value);
+  return v;
 }
 
 function cborError(why: string): CborError {

@@ -60,7 +60,8 @@ export function subscribeVerifier(
       if (payload.length === 0) return; // retained message cleared
       try {
         const sign1 = verifySign1(payload, (kid) => keys.get(Buffer.from(kid).toString('hex')));
-        const status = decodeCbor(sign1.payload) as Record<string, unknown>;
+        const m = decodeCbor(sign1.payload);
+        const status: Record<string, unknown> = m instanceof Map ? Object.fromEntries(m) : {};
         onEvent({ kind: 'status', ok: true, state: String(status.state), detail: status });
       } catch (err) {
         onEvent({ kind: 'status', ok: false, reason: (err as Error).message });
