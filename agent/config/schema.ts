@@ -141,7 +141,7 @@ export const BatchSchema = Type.Object({
 
 export const JournalSchema = Type.Object({
   maxBytes: Type.Optional(Type.Integer({ minimum: 65_536, maximum: 2 ** 40, default: 67_108_864, description: 'disk bound; the oldest unsent batches are dropped (and a gap notice sent) beyond it' })),
-  segmentBytes: Type.Optional(Type.Integer({ minimum: 4096, maximum: 2 ** 30, default: 4_194_304, description: 'size of one segment file; at most maxBytes' })),
+  segmentBytes: Type.Optional(Type.Integer({ minimum: 4096, maximum: 2 ** 30, default: 4_194_304, description: 'size of one segment file, at most maxBytes; the default is 4194304 or maxBytes / 4, whichever is smaller' })),
   fsyncIntervalMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000, default: 1000, description: '0 = fsync every batch' })),
   fsyncEveryRecords: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: 'fsync after this many batches even before the interval' })),
 }, { ...strict, default: {}, description: 'on-disk store and forward of signed batches' });
