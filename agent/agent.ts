@@ -58,6 +58,8 @@ export interface Agent {
 }
 
 const STATUS_WRITE_MS = 5000;
+/** On stop, how long to wait for the broker to acknowledge what is durable. */
+const STOP_DRAIN_MS = 2000;
 
 export function keyPaths(stateDir: string): { key: string; pub: string } {
   return { key: join(stateDir, 'device.key'), pub: join(stateDir, 'device.pub') };
@@ -159,6 +161,14 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
     }
   };
 
+  /** Waits (bounded) until everything durable is acknowledged, while connected. */
+  async function drainUplink(maxMs: number): Promise<void> {
+    const deadline = deps.clock.monotonic() + maxMs;
+    while (uplink.state().connected && journal.committedSeq() < journal.durableSeq() && deps.clock.monotonic() < deadline) {
+      await deps.clock.sleep(20);
+    }
+  }
+
   function status(): AgentStatus {
     const sourceHealth: AgentStatus['sources'] = {};
     for (const s of sources) sourceHealth[s.id] = s.health();
@@ -217,6 +227,7 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
       batcher.flush();
       await appendChain;
       await journal.sync();
+      await drainUplink(STOP_DRAIN_MS);
       await uplink.stop();
       await journal.close();
       writeStatus();

@@ -1,0 +1,135 @@
+// The CLI contract from the outside: --help everywhere, exit codes, bad
+// config messages naming the field, provision's key files, the demo.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli } from '../peers/agent-process.js';
+import { tempDir } from '../helpers.js';
+
+const good = (stateDir: string) => ({
+  device: 'cli-1', stateDir,
+  uplink: { url: 'mqtt://127.0.0.1:1883' },
+  sources: [{ id: 'env', type: 'lines', port: { path: '/dev/ttyUSB0', baudRate: 9600 }, decoder: { type: 'kv' } }],
+});
+
+test('--help works for tapwire and every command, exit 0', async () => {
+  const top = await runCli(['--help']);
+  assert.is(top.code, 0);
+  for (const cmd of ['run', 'provision', 'demo', 'verify', 'config', 'status']) {
+    assert.match(top.stdout, cmd);
+    const r = await runCli([cmd, '--help']);
+    assert.is(r.code, 0, `${cmd} --help exits 0`);
+    assert.match(r.stdout, `tapwire ${cmd}`);
+  }
+});
+
+test('unknown command and unknown option are usage errors (exit 2)', async () => {
+  assert.is((await runCli(['frobnicate'])).code, 2);
+  const r = await runCli(['run', '--confg', 'x.json']);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, '--confg');
+});
+
+const mistakes: Array<[string, (c: Record<string, any>) => void, string]> = [
+  ['missing device', (c) => { delete c.device; }, 'device'],
+  ['baud rate as a string', (c) => { c.sources[0].port.baudRate = '9600'; }, 'sources[0].port.baudRate'],
+  ['unknown key', (c) => { c.sources[0].baud = 9600; }, 'sources[0].baud'],
+  ['bad parity', (c) => { c.sources[0].port.parity = 'mark'; }, 'sources[0].port.parity'],
+  ['write function code', (c) => {
+    c.sources[0] = { id: 'm', type: 'modbus-rtu', port: { path: '/dev/ttyS0', baudRate: 9600 },
+      devices: [{ unit: 1, registers: [{ name: 'x', fc: 6, address: 0, type: 'u16' }] }] };
+  }, 'sources[0].devices[0].registers[0].fc'],
+  ['unknown source type', (c) => { c.sources[0].type = 'modbus-tcp'; }, 'sources[0].type'],
+  ['inline password', (c) => { c.uplink.password = 'hunter2'; }, 'uplink.password'],
+  ['duplicate source id', (c) => { c.sources.push({ ...c.sources[0], port: { path: '/dev/ttyUSB1', baudRate: 9600 } }); }, 'sources[1].id'],
+];
+
+for (const [what, mutate, field] of mistakes) {
+  test(`bad config (${what}): check and run exit 2 naming ${field}`, async () => {
+    const dir = tempDir();
+    try {
+      const cfg = good(join(dir.path, 'state'));
+      mutate(cfg);
+      const file = join(dir.path, 'bad.json');
+      writeFileSync(file, JSON.stringify(cfg));
+      const check = await runCli(['config', 'check', file]);
+      assert.is(check.code, 2);
+      assert.ok(check.stderr.includes(field), `check names ${field}:\n${check.stderr}`);
+      const run = await runCli(['run', '--config', file]);
+      assert.is(run.code, 2);
+      assert.ok(run.stderr.includes(field), `run names ${field}:\n${run.stderr}`);
+      assert.not.ok(run.stderr.includes('hunter2'), 'a secret is never echoed');
+    } finally { dir.remove(); }
+  });
+}
+
+test('bad JSON names line and column; missing file names the path', async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir.path, 'broken.json');
+    writeFileSync(file, '{\n  "device": "x",\n  "stateDir": \n}');
+    const r = await runCli(['config', 'check', file]);
+    assert.is(r.code, 2);
+    assert.match(r.stderr, /:4:1/);
+    const m = await runCli(['config', 'check', join(dir.path, 'nope.json')]);
+    assert.is(m.code, 2);
+    assert.match(m.stderr, 'nope.json');
+  } finally { dir.remove(); }
+});
+
+test('provision creates a 0600 key and device.pub, prints the fingerprint, never overwrites; run refuses a 0644 key', async () => {
+  const dir = tempDir();
+  try {
+    const stateDir = join(dir.path, 'state');
+    const file = join(dir.path, 'c.json');
+    writeFileSync(file, JSON.stringify(good(stateDir)));
+    const p = await runCli(['provision', '--config', file]);
+    assert.is(p.code, 0, p.stderr);
+    const key = join(stateDir, 'device.key');
+    assert.is(statSync(key).mode & 0o777, 0o600);
+    const pub = readFileSync(join(stateDir, 'device.pub'), 'utf8');
+    assert.match(pub, /^[0-9a-f]{64}\n$/);
+    assert.match(p.stdout, pub.trim());
+    const fp = /fingerprint\s+([0-9a-f]{16})/.exec(p.stdout)?.[1];
+    assert.ok(fp, 'fingerprint printed');
+    const before = readFileSync(key);
+    const again = await runCli(['provision', '--config', file]);
+    assert.is(again.code, 0);
+    assert.equal(readFileSync(key), before, 'existing key kept');
+    assert.match(again.stdout, fp!);
+
+    const { chmodSync } = await import('node:fs');
+    chmodSync(key, 0o644);
+    const run = await runCli(['run', '--config', file]);
+    assert.is(run.code, 2);
+    assert.match(run.stderr, 'device.key');
+  } finally { dir.remove(); }
+});
+
+test('config schema prints a JSON Schema; config keygen writes an operator key pair', async () => {
+  const s = await runCli(['config', 'schema']);
+  assert.is(s.code, 0);
+  const schema = JSON.parse(s.stdout) as { properties: Record<string, unknown> };
+  assert.ok(schema.properties.sources && schema.properties.uplink);
+  const dir = tempDir();
+  try {
+    const out = join(dir.path, 'op.key');
+    const k = await runCli(['config', 'keygen', '--out', out]);
+    assert.is(k.code, 0, k.stderr);
+    assert.is(statSync(out).mode & 0o777, 0o600);
+    assert.ok(existsSync(out + '.pub'));
+  } finally { dir.remove(); }
+});
+
+test('demo runs on embedded defaults and verifies readings end to end (exit 0)', async () => {
+  const r = await runCli(['demo', '--duration', '3', '--interval', '100'], { timeoutMs: 40_000 });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /verified batch seq 1: \d+ readings, signature ok, chain ok/);
+  assert.match(r.stdout, 'env:temp');
+  assert.match(r.stdout, 'wx:wind_speed');
+  assert.match(r.stdout, /chain complete/);
+});
+
+test.run();
