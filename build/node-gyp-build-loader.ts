@@ -11,7 +11,7 @@
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir as osHomedir } from 'node:os';
 import { join } from 'node:path';
 
 /** The parts of `node:sea` the loader uses. */
@@ -25,8 +25,8 @@ export interface LoaderDeps {
   arch: string;
   /** "6" / "7" on 32-bit ARM (process.config.variables.arm_version), else undefined. */
   armVersion: string | undefined;
-  env: Record<string, string | undefined>;
-  homedir: string | undefined;
+  /** Where a SEA may write its addon, best first (see cacheDirCandidates). */
+  cacheDirs: string[];
   /** undefined when not running inside a SEA (or on a Node without node:sea). */
   sea: SeaAssets | undefined;
   dlopen(path: string): unknown;
@@ -80,7 +80,7 @@ function loadFromSea(name: string, sea: SeaAssets, deps: LoaderDeps): unknown {
   const bytes = typeof raw === 'string' ? Buffer.from(raw) : new Uint8Array(raw);
   const hash = sha256(bytes);
   const failures: string[] = [];
-  for (const dir of cacheDirCandidates(deps.env, deps.homedir)) {
+  for (const dir of deps.cacheDirs) {
     try {
       // dlopen inside the loop: a dir on a noexec mount is writable but fails here
       return deps.dlopen(materialize(dir, name, bytes, hash));
@@ -117,14 +117,17 @@ function seaModule(): SeaAssets | undefined {
   }
 }
 
+function homeOrUndefined(): string | undefined {
+  try { return osHomedir(); } catch { return undefined; } // a uid with no passwd entry and no $HOME
+}
+
 export function nodeDeps(): LoaderDeps {
   const vars = process.config.variables as { arm_version?: string | number };
   return {
     platform: process.platform,
     arch: process.arch,
     armVersion: process.env.ARM_VERSION ?? (vars.arm_version === undefined ? undefined : String(vars.arm_version)),
-    env: process.env,
-    homedir: homedir(),
+    cacheDirs: cacheDirCandidates(process.env, homeOrUndefined()),
     sea: seaModule(),
     dlopen(path) {
       const mod = { exports: {} as unknown };

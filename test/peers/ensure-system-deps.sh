@@ -8,6 +8,7 @@ missing=()
 command -v socat >/dev/null 2>&1 || missing+=(socat)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 if [ ! -x /usr/bin/python3 ] || ! /usr/bin/python3 -c 'import cbor2, nacl' >/dev/null 2>&1; then
   missing+=(python3 python3-cbor2 python3-nacl)
 fi

