@@ -99,7 +99,7 @@ export function parseResponse(buf: Uint8Array, expect: Expectation): ResponsePar
   const total = 5 + want;
   if (buf.length < total) return { kind: 'incomplete' };
   if (!crcOk(buf, 0, total)) return { kind: 'crc-error' };
-  return { kind: 'ok', data: buf.slice(3, 3 + want) };
+  return { kind: 'ok', data: Uint8Array.from(buf.subarray(3, 3 + want)) };
 }
 
 // ── sniffer side: cut a byte stream into frames ───────────────────────────
@@ -171,14 +171,14 @@ export function createRtuSplitter(opts: SplitterOptions): RtuSplitter {
       const request: [number, () => RtuFrame | undefined] = [8, () => readRequestAt(i)];
       const response: [number | undefined, () => RtuFrame] = [
         bc === undefined ? undefined : 5 + bc,
-        () => ({ kind: 'read-response', unit, fc, data: Buffer.from(buf.subarray(i + 3, i + 3 + bc!)) }),
+        () => ({ kind: 'read-response', unit, fc, data: Uint8Array.from(buf.subarray(i + 3, i + 3 + bc!)) }),
       ];
       const expected = lastRequest && lastRequest.unit === unit && lastRequest.fc === fc
         && bc === responseDataBytes(fc, lastRequest.quantity);
       if (expected) candidates.push(response, request);
       else if (plausibleResponse) candidates.push(request, response);
       else candidates.push(request);
-    } else if (fc & 0x80 && unit >= 1 && unit <= 247) {
+    } else if (fc & 0x80 && (fc & 0x7f) !== 0 && unit >= 1 && unit <= 247) {
       candidates.push([5, () => ({ kind: 'exception', unit, fc: fc & 0x7f, code: buf[i + 2]! })]);
     } else if ((fc === 5 || fc === 6) && unit <= 247) {
       candidates.push([8, () => ({ kind: 'write', unit, fc })]);
@@ -200,33 +200,36 @@ export function createRtuSplitter(opts: SplitterOptions): RtuSplitter {
     return crcFailed ? 'skip-crc' : 'skip';
   };
 
+  // A skipped run that reached the end of the buffer stays open across pushes,
+  // so one corrupted frame is reported once, however its bytes arrive.
+  let run: { bytes: number; crc: boolean } | undefined;
+
   const scan = (final: boolean): RtuFrame[] => {
     const out: RtuFrame[] = [];
-    let i = 0;
-    let runStart = -1;
-    let runCrc = false;
-    const endRun = (at: number): void => {
-      if (runStart < 0) return;
-      out.push({ kind: runCrc ? 'crc-error' : 'garbage', bytes: at - runStart });
-      runStart = -1;
+    const endRun = (): void => {
+      if (!run) return;
+      out.push({ kind: run.crc ? 'crc-error' : 'garbage', bytes: run.bytes });
+      run = undefined;
     };
+    let i = 0;
     while (i < buf.length) {
       // Nothing longer than an ADU can still be completing: skip rather than wait.
       const a = attempt(i, final || buf.length - i > MAX_ADU);
       if (a === 'wait') break;
       if (a === 'skip' || a === 'skip-crc') {
-        if (runStart < 0) { runStart = i; runCrc = a === 'skip-crc'; }
+        run ??= { bytes: 0, crc: a === 'skip-crc' };
+        run.bytes++;
         i++;
         continue;
       }
-      endRun(i);
+      endRun();
       const f = a.frame;
       if (f.kind === 'read-request') lastRequest = { unit: f.unit, fc: f.fc, quantity: f.quantity };
       else if ((f.kind === 'read-response' || f.kind === 'exception') && lastRequest?.unit === f.unit) lastRequest = undefined;
       out.push(f);
       i += a.length;
     }
-    endRun(i);
+    if (final) endRun();
     buf = i >= buf.length ? Buffer.alloc(0) : buf.subarray(i);
     return out;
   };
@@ -234,14 +237,14 @@ export function createRtuSplitter(opts: SplitterOptions): RtuSplitter {
   return {
     push(chunk, atMs) {
       let out: RtuFrame[] = [];
-      if (buf.length > 0 && atMs - lastAt >= opts.gapMs) out = scan(true);
+      if ((buf.length > 0 || run) && atMs - lastAt >= opts.gapMs) out = scan(true);
       lastAt = atMs;
       buf = buf.length === 0 ? Buffer.from(chunk) : Buffer.concat([buf, chunk]);
       const more = scan(false);
       return out.length === 0 ? more : out.concat(more);
     },
     idle() {
-      return buf.length > 0 ? scan(true) : [];
+      return buf.length > 0 || run ? scan(true) : [];
     },
   };
 }

@@ -1,0 +1,200 @@
+// Passive Modbus RTU sniffer: listens to another master's traffic on a port
+// opened read-only (the type has no write), cuts it into frames by CRC and
+// silence, pairs each read request with the answer that follows and turns the
+// configured registers into readings. It never puts a byte on the bus.
+
+import type { ModbusSniffSourceConfig } from '../config/schema.js';
+import { createRateLimitedWarn, type Fields } from '../log.js';
+import type { ReadingSink } from '../reading.js';
+import type { ReadOnlyPort } from '../../hal/serial.js';
+import type { Timer } from '../../hal/clock.js';
+import type { Source, SourceContext, SourceHealth } from './source.js';
+import { createRtuSplitter, frameTiming, type RtuFrame, type RtuSplitter } from './modbus/frame.js';
+import { checkRegisters, covers, decodeRegister, resolveRegister, type ResolvedRegister } from './modbus/plan.js';
+import { responseDataBytes, type ReadFunctionCode } from './modbus/pdu.js';
+
+type Stat = 'frames' | 'requests' | 'responses' | 'exceptions' | 'unpaired' | 'crc_errors' | 'garbage' | 'garbage_bytes' | 'writes_seen';
+
+const REOPEN_MIN_MS = 1000;
+const REOPEN_MAX_MS = 30_000;
+
+export function createModbusSniffSource(config: ModbusSniffSourceConfig, ctx: SourceContext): Source {
+  const problems = checkRegisters(config.devices);
+  if (problems.length > 0) {
+    throw Object.assign(new Error(`source ${config.id}: ${problems.join('; ')}`), { code: 'ERR_CONFIG', place: `source ${config.id}` });
+  }
+  const id = config.id;
+  const { clock, counters } = ctx;
+  const log = ctx.log.child(`source:${id}`);
+  // One limiter per message: a flood of one kind must not hide another kind.
+  const limiters = new Map<string, (msg: string, fields?: Fields) => void>();
+  const warn = (msg: string, fields?: Fields): void => {
+    let w = limiters.get(msg);
+    if (!w) { w = createRateLimitedWarn(log, 10_000, () => clock.monotonic()); limiters.set(msg, w); }
+    w(msg, fields);
+  };
+  // Silence that closes a segment: at least t3.5, but never shorter than a USB
+  // adapter's batching delay (FTDI latency timer: 16 ms), or frames get cut.
+  const gapMs = Math.max(2 * frameTiming(config.port).t35Ms, 20);
+
+  // "unit:fc" -> the registers to decode from a read of that unit and fc
+  const wanted = new Map<string, ResolvedRegister[]>();
+  for (const d of config.devices) {
+    for (const r of d.registers) {
+      const key = `${d.unit}:${r.fc}`;
+      const list = wanted.get(key) ?? [];
+      list.push(resolveRegister(r));
+      wanted.set(key, list);
+    }
+  }
+
+  const stats: Record<Stat, number> = {
+    frames: 0, requests: 0, responses: 0, exceptions: 0, unpaired: 0, crc_errors: 0, garbage: 0, garbage_bytes: 0, writes_seen: 0,
+  };
+  const count = (what: Stat, by = 1): void => {
+    stats[what] += by;
+    counters.inc(`source.${id}.${what}`, by);
+  };
+
+  let port: ReadOnlyPort | undefined;
+  let splitter: RtuSplitter = createRtuSplitter({ gapMs });
+  let sink: ReadingSink = () => {};
+  let running = false;
+  let idleTimer: Timer | undefined;
+  let reopenTimer: Timer | undefined;
+  let reopenDelay = REOPEN_MIN_MS;
+  let lastReadingAt: number | undefined;
+  let request: { unit: number; fc: ReadFunctionCode; address: number; quantity: number } | undefined;
+
+  const deliver = (unit: number, fc: ReadFunctionCode, address: number, quantity: number, data: Uint8Array): void => {
+    const regs = wanted.get(`${unit}:${fc}`);
+    if (!regs) return;
+    const now = clock.now();
+    for (const reg of regs) {
+      if (!covers(address, quantity, reg)) continue;
+      const d = decodeRegister(reg, data, address);
+      if ('nonFinite' in d) { counters.inc(`source.${id}.non_finite`); continue; }
+      lastReadingAt = now;
+      sink({ name: `${id}:${reg.name}`, time: now / 1000, ...d, ...(reg.unit !== undefined ? { unit: reg.unit } : {}) });
+    }
+  };
+
+  const handle = (f: RtuFrame): void => {
+    switch (f.kind) {
+      case 'read-request':
+        count('frames');
+        count('requests');
+        if (request) count('unpaired'); // the previous request got no answer
+        request = { unit: f.unit, fc: f.fc, address: f.address, quantity: f.quantity };
+        return;
+      case 'read-response': {
+        count('frames');
+        count('responses');
+        const q = request;
+        request = undefined;
+        if (!q || q.unit !== f.unit || q.fc !== f.fc || f.data.length !== responseDataBytes(q.fc, q.quantity)) {
+          count('unpaired');
+          return;
+        }
+        deliver(q.unit, q.fc, q.address, q.quantity, f.data);
+        return;
+      }
+      case 'exception': {
+        count('frames');
+        count('exceptions');
+        const q = request;
+        request = undefined;
+        if (!q || q.unit !== f.unit || q.fc !== f.fc) count('unpaired');
+        return;
+      }
+      case 'write':
+        // Another master writing to the field: we only count it, we never act on it.
+        count('frames');
+        count('writes_seen');
+        if (request) { count('unpaired'); request = undefined; }
+        return;
+      case 'crc-error':
+        count('crc_errors');
+        warn('frame with bad CRC', { bytes: f.bytes });
+        return;
+      case 'garbage':
+        count('garbage');
+        count('garbage_bytes', f.bytes);
+        warn('bytes that are no frame', { bytes: f.bytes });
+        return;
+    }
+  };
+
+  const handleAll = (frames: RtuFrame[]): void => {
+    for (const f of frames) {
+      try { handle(f); } catch (err) {
+        counters.inc(`source.${id}.errors`);
+        warn('frame handling failed', { cause: (err as Error).message });
+      }
+    }
+  };
+
+  const onData = (chunk: Buffer): void => {
+    if (!running) return;
+    handleAll(splitter.push(chunk, clock.monotonic()));
+    idleTimer?.cancel();
+    idleTimer = clock.setTimeout(() => { idleTimer = undefined; handleAll(splitter.idle()); }, gapMs);
+  };
+
+  const scheduleReopen = (): void => {
+    if (!running || reopenTimer) return;
+    reopenTimer = clock.setTimeout(() => {
+      reopenTimer = undefined;
+      if (!running || !port || port.isOpen) return;
+      port.open().then(() => {
+        reopenDelay = REOPEN_MIN_MS;
+        log.info('port reopened', { path: config.port.path });
+      }, (err: Error) => {
+        counters.inc(`source.${id}.open_errors`);
+        warn('cannot reopen port', { path: config.port.path, cause: err.message });
+        reopenDelay = Math.min(REOPEN_MAX_MS, reopenDelay * 2);
+        scheduleReopen();
+      });
+    }, reopenDelay);
+  };
+
+  const onClose = (err?: Error): void => {
+    if (!err || !running) return;
+    counters.inc(`source.${id}.port_errors`);
+    warn('port closed; reopening', { path: config.port.path, cause: err.message });
+    // A frame cut by the unplug is not finished by whatever comes after the replug.
+    splitter = createRtuSplitter({ gapMs });
+    request = undefined;
+    scheduleReopen();
+  };
+
+  return {
+    id,
+    async start(s) {
+      if (running) return;
+      sink = s;
+      if (!port) {
+        const { path, baudRate, dataBits, stopBits, parity } = config.port;
+        port = ctx.serial.openReadOnly({ path, baudRate, dataBits, stopBits, parity });
+        port.onData(onData);
+        port.onClose(onClose);
+      }
+      await port.open();
+      running = true;
+      log.info('listening', { path: config.port.path, units: config.devices.length });
+    },
+    async stop() {
+      if (!running) return;
+      running = false;
+      idleTimer?.cancel();
+      reopenTimer?.cancel();
+      idleTimer = reopenTimer = undefined;
+      await port?.close();
+    },
+    health(): SourceHealth {
+      const h: SourceHealth = { open: running && (port?.isOpen ?? false), detail: { ...stats } };
+      if (lastReadingAt !== undefined) h.lastReadingAt = lastReadingAt;
+      return h;
+    },
+  };
+}
