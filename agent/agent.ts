@@ -72,6 +72,7 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
   const signer: Signer = createCryptoSigner(keyPair.seed);
   const since = Math.floor(deps.clock.now() / 1000);
   let state: AgentStatus['state'] = 'starting';
+  let firstJournaled = false;
 
   const journal = createJournal({
     dir: join(config.stateDir, 'journal'),
@@ -104,6 +105,10 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
       await journal.append({ seq: batch.seq, readings: batch.readings, bytes: batch.bytes });
       counters.inc('batches.signed');
       counters.inc('readings.journaled', batch.readings);
+      if (!firstJournaled) {
+        firstJournaled = true;
+        log.info('first batch journaled', { seq: batch.seq, uptime_ms: Math.round(process.uptime() * 1000) });
+      }
     }),
   });
 

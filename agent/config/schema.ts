@@ -73,7 +73,10 @@ export const RegisterSchema = Type.Object({
   // 3 holding registers, 4 input registers.
   fc: Type.Union([Type.Literal(1), Type.Literal(2), Type.Literal(3), Type.Literal(4)], { description: 'read function code 1-4; nothing else exists' }),
   address: Type.Integer({ minimum: 0, maximum: 65535, description: 'zero-based PDU address' }),
-  type: Type.Union(['bool', 'u16', 'i16', 'u32', 'i32', 'f32', 'u64', 'i64', 'f64'].map((t) => Type.Literal(t)), {
+  type: Type.Union([
+    Type.Literal('bool'), Type.Literal('u16'), Type.Literal('i16'), Type.Literal('u32'), Type.Literal('i32'),
+    Type.Literal('f32'), Type.Literal('u64'), Type.Literal('i64'), Type.Literal('f64'),
+  ], {
     description: 'bool for FC 1/2; u16 i16 u32 i32 f32 u64 i64 f64 for FC 3/4 (width gives the register count)',
   }),
   wordOrder: Type.Optional(Type.Union([Type.Literal('big'), Type.Literal('little')], { default: 'big', description: 'big: high word first' })),
