@@ -3,7 +3,7 @@
 // trimmed; empty cells are skipped; numbers -> v (with the configured unit), else vs. No quoting.
 
 import type { DecoderConfig } from '../../config/schema.js';
-import { type DecodedValue, type DecodeResult, type LineDecoder, configError, fail, isBlank, isFieldName, none, parseNumber, stripCr } from './decoder.js';
+import { type DecodedValue, type DecodeResult, type LineDecoder, configError, fail, isBlank, isFieldName, none, parseNumber, stripCr } from './line-decoder.js';
 
 type CsvConfig = Extract<DecoderConfig, { type: 'csv' }>;
 

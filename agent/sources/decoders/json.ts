@@ -3,7 +3,7 @@
 // arrays and nulls are skipped. Anything but an object, or invalid JSON, is malformed.
 
 import type { DecoderConfig } from '../../config/schema.js';
-import { type DecodedValue, type DecodeResult, type LineDecoder, fail, isBlank, isFieldName, none, quote, stripCr } from './decoder.js';
+import { type DecodedValue, type DecodeResult, type LineDecoder, fail, isBlank, isFieldName, none, quote, stripCr } from './line-decoder.js';
 
 type JsonConfig = Extract<DecoderConfig, { type: 'json' }>;
 

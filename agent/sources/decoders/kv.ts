@@ -3,7 +3,7 @@
 // an empty value (`k=`) is skipped. Numbers -> v (with the configured unit), true/false -> vb, else vs.
 
 import type { DecoderConfig } from '../../config/schema.js';
-import { type DecodedValue, type DecodeResult, type LineDecoder, fail, isBlank, isFieldName, none, parseNumber, quote, stripCr } from './decoder.js';
+import { type DecodedValue, type DecodeResult, type LineDecoder, fail, isBlank, isFieldName, none, parseNumber, quote, stripCr } from './line-decoder.js';
 
 type KvConfig = Extract<DecoderConfig, { type: 'kv' }>;
 

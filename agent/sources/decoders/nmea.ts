@@ -14,7 +14,7 @@
 // and lon are emitted only as a pair; a non-numeric value in a decoded field
 // makes the sentence malformed, an empty one is skipped.
 
-import { type DecodedValue, type DecodeResult, type LineDecoder, fail, isBlank, isFieldName, none, parseNumber, quote, stripCr } from './decoder.js';
+import { type DecodedValue, type DecodeResult, type LineDecoder, fail, isBlank, isFieldName, none, parseNumber, quote, stripCr } from './line-decoder.js';
 
 export function createNmeaDecoder(): LineDecoder {
   return { decode };

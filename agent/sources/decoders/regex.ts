@@ -4,7 +4,7 @@
 // No match -> malformed line; a group that matched nothing is skipped.
 
 import type { DecoderConfig } from '../../config/schema.js';
-import { type DecodedValue, type DecodeResult, type LineDecoder, configError, fail, isBlank, isFieldName, none, parseNumber, stripCr } from './decoder.js';
+import { type DecodedValue, type DecodeResult, type LineDecoder, configError, fail, isBlank, isFieldName, none, parseNumber, stripCr } from './line-decoder.js';
 
 type RegexConfig = Extract<DecoderConfig, { type: 'regex' }>;
 
