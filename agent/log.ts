@@ -76,3 +76,20 @@ export function createRateLimitedWarn(
     suppressed = 0;
   };
 }
+
+/**
+ * One rate limiter per message text: a flood of one kind of problem must not
+ * hide another kind.
+ */
+export function createKeyedRateLimitedWarn(
+  log: Logger,
+  intervalMs = 10_000,
+  now: () => number = Date.now,
+): (msg: string, fields?: Fields) => void {
+  const limiters = new Map<string, (msg: string, fields?: Fields) => void>();
+  return (msg, fields) => {
+    let w = limiters.get(msg);
+    if (!w) { w = createRateLimitedWarn(log, intervalMs, now); limiters.set(msg, w); }
+    w(msg, fields);
+  };
+}

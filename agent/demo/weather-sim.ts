@@ -2,6 +2,8 @@
 // instrument speaking NMEA 0183, and an environment sensor speaking kv lines.
 // Values random-walk and are rounded like a real instrument's display.
 
+import { prng } from '../prng.js';
+
 export interface WeatherSim {
   /** The next NMEA sentences (CRLF-terminated), one burst per call. */
   nmeaBurst(now: Date): string;
@@ -23,18 +25,6 @@ function dm(deg: number, latitude: boolean): [string, string] {
   const d = Math.floor(a);
   const m = (a - d) * 60;
   return [`${String(d).padStart(latitude ? 2 : 3, '0')}${m.toFixed(4).padStart(7, '0')}`, hemi];
-}
-
-/** A small deterministic PRNG (mulberry32) so runs are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function createWeatherSim(seed = 7): WeatherSim {

@@ -4,13 +4,13 @@
 // nothing at all while it is in backoff, so it never starves the others.
 
 import type { ModbusDeviceConfig, ModbusRtuSourceConfig } from '../config/schema.js';
-import { createRateLimitedWarn, type Fields } from '../log.js';
+import { createKeyedRateLimitedWarn } from '../log.js';
 import type { ReadingSink } from '../reading.js';
 import type { SerialPort } from '../../hal/serial.js';
 import type { Timer } from '../../hal/clock.js';
 import type { Source, SourceContext, SourceHealth } from './source.js';
 import { encodeReadFrame, frameTiming, parseResponse, type Expectation, type ResponseParse } from './modbus/frame.js';
-import { checkRegisters, decodeRegister, planReads, type PlannedRead } from './modbus/plan.js';
+import { assertReadableRegisters, decodeRegister, planReads, type PlannedRead } from './modbus/plan.js';
 
 const DEFAULTS = { timeoutMs: 200, retries: 1, backoffMaxMs: 60_000, intervalMs: 5000, maxGap: 4 } as const;
 const WRITE_STALL_MS = 1000;
@@ -47,20 +47,11 @@ interface Pending {
 }
 
 export function createModbusRtuSource(config: ModbusRtuSourceConfig, ctx: SourceContext): Source {
-  const problems = checkRegisters(config.devices);
-  if (problems.length > 0) {
-    throw Object.assign(new Error(`source ${config.id}: ${problems.join('; ')}`), { code: 'ERR_CONFIG', place: `source ${config.id}` });
-  }
+  assertReadableRegisters(config.id, config.devices);
   const id = config.id;
   const { clock, counters } = ctx;
   const log = ctx.log.child(`source:${id}`);
-  // One limiter per message: a flood of one kind must not hide another kind.
-  const limiters = new Map<string, (msg: string, fields?: Fields) => void>();
-  const warn = (msg: string, fields?: Fields): void => {
-    let w = limiters.get(msg);
-    if (!w) { w = createRateLimitedWarn(log, 10_000, () => clock.monotonic()); limiters.set(msg, w); }
-    w(msg, fields);
-  };
+  const warn = createKeyedRateLimitedWarn(log, 10_000, () => clock.monotonic());
   const timing = frameTiming(config.port);
   const intervalMs = config.intervalMs ?? DEFAULTS.intervalMs;
   const maxGap = config.maxGap ?? DEFAULTS.maxGap;

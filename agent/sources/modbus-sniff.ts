@@ -4,35 +4,24 @@
 // configured registers into readings. It never puts a byte on the bus.
 
 import type { ModbusSniffSourceConfig } from '../config/schema.js';
-import { createRateLimitedWarn, type Fields } from '../log.js';
+import { createKeyedRateLimitedWarn } from '../log.js';
 import type { ReadingSink } from '../reading.js';
 import type { ReadOnlyPort } from '../../hal/serial.js';
 import type { Timer } from '../../hal/clock.js';
+import { createPortKeeper } from './reopen.js';
 import type { Source, SourceContext, SourceHealth } from './source.js';
 import { createRtuSplitter, frameTiming, type RtuFrame, type RtuSplitter } from './modbus/frame.js';
-import { checkRegisters, covers, decodeRegister, resolveRegister, type ResolvedRegister } from './modbus/plan.js';
+import { assertReadableRegisters, covers, decodeRegister, resolveRegister, type ResolvedRegister } from './modbus/plan.js';
 import { responseDataBytes, type ReadFunctionCode } from './modbus/pdu.js';
 
 type Stat = 'frames' | 'requests' | 'responses' | 'exceptions' | 'unpaired' | 'crc_errors' | 'garbage' | 'garbage_bytes' | 'writes_seen';
 
-const REOPEN_MIN_MS = 1000;
-const REOPEN_MAX_MS = 30_000;
-
 export function createModbusSniffSource(config: ModbusSniffSourceConfig, ctx: SourceContext): Source {
-  const problems = checkRegisters(config.devices);
-  if (problems.length > 0) {
-    throw Object.assign(new Error(`source ${config.id}: ${problems.join('; ')}`), { code: 'ERR_CONFIG', place: `source ${config.id}` });
-  }
+  assertReadableRegisters(config.id, config.devices);
   const id = config.id;
   const { clock, counters } = ctx;
   const log = ctx.log.child(`source:${id}`);
-  // One limiter per message: a flood of one kind must not hide another kind.
-  const limiters = new Map<string, (msg: string, fields?: Fields) => void>();
-  const warn = (msg: string, fields?: Fields): void => {
-    let w = limiters.get(msg);
-    if (!w) { w = createRateLimitedWarn(log, 10_000, () => clock.monotonic()); limiters.set(msg, w); }
-    w(msg, fields);
-  };
+  const warn = createKeyedRateLimitedWarn(log, 10_000, () => clock.monotonic());
   // Silence that closes a segment: at least t3.5, but never shorter than a USB
   // adapter's batching delay (FTDI latency timer: 16 ms), or frames get cut.
   const gapMs = Math.max(2 * frameTiming(config.port).t35Ms, 20);
@@ -56,13 +45,10 @@ export function createModbusSniffSource(config: ModbusSniffSourceConfig, ctx: So
     counters.inc(`source.${id}.${what}`, by);
   };
 
-  let port: ReadOnlyPort | undefined;
   let splitter: RtuSplitter = createRtuSplitter({ gapMs });
   let sink: ReadingSink = () => {};
   let running = false;
   let idleTimer: Timer | undefined;
-  let reopenTimer: Timer | undefined;
-  let reopenDelay = REOPEN_MIN_MS;
   let lastReadingAt: number | undefined;
   let request: { unit: number; fc: ReadFunctionCode; address: number; quantity: number } | undefined;
 
@@ -141,58 +127,33 @@ export function createModbusSniffSource(config: ModbusSniffSourceConfig, ctx: So
     idleTimer = clock.setTimeout(() => { idleTimer = undefined; handleAll(splitter.idle()); }, gapMs);
   };
 
-  const scheduleReopen = (): void => {
-    if (!running || reopenTimer) return;
-    reopenTimer = clock.setTimeout(() => {
-      reopenTimer = undefined;
-      if (!running || !port || port.isOpen) return;
-      port.open().then(() => {
-        reopenDelay = REOPEN_MIN_MS;
-        log.info('port reopened', { path: config.port.path });
-      }, (err: Error) => {
-        counters.inc(`source.${id}.open_errors`);
-        warn('cannot reopen port', { path: config.port.path, cause: err.message });
-        reopenDelay = Math.min(REOPEN_MAX_MS, reopenDelay * 2);
-        scheduleReopen();
-      });
-    }, reopenDelay);
-  };
-
-  const onClose = (err?: Error): void => {
-    if (!err || !running) return;
-    counters.inc(`source.${id}.port_errors`);
-    warn('port closed; reopening', { path: config.port.path, cause: err.message });
-    // A frame cut by the unplug is not finished by whatever comes after the replug.
-    splitter = createRtuSplitter({ gapMs });
-    request = undefined;
-    scheduleReopen();
-  };
+  const { path, baudRate, dataBits, stopBits, parity } = config.port;
+  const port: ReadOnlyPort = ctx.serial.openReadOnly({ path, baudRate, dataBits, stopBits, parity });
+  port.onData(onData);
+  const keeper = createPortKeeper(port, {
+    counterPrefix: `source.${id}`,
+    // A frame cut by an unplug is not finished by whatever comes after the replug.
+    onOpen: () => { splitter = createRtuSplitter({ gapMs }); request = undefined; },
+  }, { clock, log, counters });
 
   return {
     id,
     async start(s) {
       if (running) return;
       sink = s;
-      if (!port) {
-        const { path, baudRate, dataBits, stopBits, parity } = config.port;
-        port = ctx.serial.openReadOnly({ path, baudRate, dataBits, stopBits, parity });
-        port.onData(onData);
-        port.onClose(onClose);
-      }
-      await port.open();
       running = true;
-      log.info('listening', { path: config.port.path, units: config.devices.length });
+      await keeper.start();
+      log.info('listening', { path: config.port.path, units: config.devices.length, open: keeper.isOpen });
     },
     async stop() {
       if (!running) return;
       running = false;
       idleTimer?.cancel();
-      reopenTimer?.cancel();
-      idleTimer = reopenTimer = undefined;
-      await port?.close();
+      idleTimer = undefined;
+      await keeper.stop();
     },
     health(): SourceHealth {
-      const h: SourceHealth = { open: running && (port?.isOpen ?? false), detail: { ...stats } };
+      const h: SourceHealth = { open: running && keeper.isOpen, detail: { ...stats } };
       if (lastReadingAt !== undefined) h.lastReadingAt = lastReadingAt;
       return h;
     },

@@ -8,20 +8,10 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { exampleConfig } from '../../agent/config/example.js';
 import { ConfigSchema } from '../../agent/config/schema.js';
 import { formatIssues, parseConfigText, validateConfig, type LoadResult } from '../../agent/config/load.js';
+import { prng } from '../../agent/prng.js';
 
 const schemaCheck = TypeCompiler.Compile(ConfigSchema);
 
-/** mulberry32: small, fast, good enough to explore inputs reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Every source type, decoder and register feature, so mutations reach all of them. */
 function fullConfig(): Record<string, unknown> {

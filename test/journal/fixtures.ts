@@ -14,18 +14,9 @@ import type { FileSystemDouble } from '../../hal/file-double.js';
 import { nodeFileSystem } from '../../hal/file-node.js';
 import type { FileSystem } from '../../hal/file.js';
 import { tempDir } from '../helpers.js';
+import { prng } from '../../agent/prng.js';
+export { prng };
 
-/** mulberry32: a tiny seeded PRNG, [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The bytes of record `seq`: derived from seq alone, so any reader can check them. */
 export function payloadFor(seq: number, length = 100 + (seq * 37) % 400): Uint8Array {

@@ -1,18 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createBackoff } from '../../agent/uplink/backoff.js';
+import { prng as seeded } from '../../agent/prng.js';
 
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('the first retry is about initialMs: within [initialMs/2, initialMs] for every seed', () => {
   for (let seed = 1; seed <= 200; seed++) {

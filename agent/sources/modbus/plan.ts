@@ -175,3 +175,11 @@ function wide(raw: bigint, reg: ResolvedRegister): Decoded {
   if (reg.scale === 1 && reg.offset === 0) return { vs: raw.toString() };
   return { v: scaled(n, reg) };
 }
+
+/** Throws an ERR_CONFIG error naming every register map problem of a source. */
+export function assertReadableRegisters(sourceId: string, devices: Parameters<typeof checkRegisters>[0]): void {
+  const problems = checkRegisters(devices);
+  if (problems.length > 0) {
+    throw Object.assign(new Error(`source ${sourceId}: ${problems.join('; ')}`), { code: 'ERR_CONFIG', place: `source ${sourceId}` });
+  }
+}

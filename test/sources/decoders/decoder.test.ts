@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { DecoderConfig } from '../../../agent/config/schema.js';
 import { createDecoder, toReadings, type DecodeResult, type LineDecoder } from '../../../agent/sources/decoders/decoder.js';
+import { prng } from '../../../agent/prng.js';
 
 test('createDecoder picks the decoder by config type', () => {
   const cases: Array<[DecoderConfig, string, DecodeResult]> = [
@@ -40,17 +41,6 @@ test('toReadings names each reading <source id>:<field> at the given time, with 
 
 // ── fuzz: no decoder throws, and every result keeps the DecodeResult invariants ──
 
-/** mulberry32: small seeded PRNG so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = '$!*,;=.:{}[]"\\-+eE0123456789ABCDEFGKMNPRSTVWX _\t\r\u0000\u00e9\u{1F600}';
 

@@ -167,7 +167,22 @@ test('after an unplug the port is reopened and decoding starts clean', async () 
   await t.bus(regs(1, 4, 9));
   await t.src.stop();
   assert.equal(values(t.readings), [['tap:current', 0.09]]);
-  assert.is(t.counters.get('source.tap.port_errors'), 1);
+  assert.is(t.counters.get('source.tap.port_lost'), 1);
+});
+
+test('a port missing at start does not fail start(): the sniffer listens once it appears', async () => {
+  const t = setup();
+  t.serial.openReadWrite({ path: PATH, baudRate: 19200 }); // create the double to make it fail
+  t.port().failOpen = 'No such file or directory';
+  await t.start();
+  assert.not.ok(t.src.health().open);
+  assert.is(t.counters.get('source.tap.open_failures'), 1);
+  await drive(t.clock, 1100, 10);
+  assert.ok(t.src.health().open, 'opened on the retry');
+  await t.bus(req(1, 4, 2, 1));
+  await t.bus(regs(1, 4, 9));
+  assert.equal(values(t.readings), [['tap:current', 0.09]]);
+  await t.src.stop();
 });
 
 test('stop() cancels timers: nothing is decoded afterwards', async () => {
