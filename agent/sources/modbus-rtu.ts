@@ -302,7 +302,11 @@ export function createModbusRtuSource(config: ModbusRtuSourceConfig, ctx: Source
         port.onData(onData);
         port.onClose(onClose);
       }
-      await port.open();
+      // A port missing at start is retried at every cycle (ensureOpen).
+      try { await port.open(); } catch (err) {
+        counters.inc(`source.${id}.open_errors`);
+        log.error('cannot open port; retrying every cycle', { path: config.port.path, cause: (err as Error).message });
+      }
       running = true;
       log.info('polling', { path: config.port.path, units: units.length, requests: units.reduce((n, u) => n + u.reads.length, 0), interval_ms: intervalMs });
       loopDone = loop(port);

@@ -323,12 +323,15 @@ test('a port that cannot be reopened is retried each cycle without stopping the 
   assert.is(named(t.readings, 'meter:v').length, 3, 'cycle 0, (1 fails to open), 2, 3');
 });
 
-test('start() rejects when the port cannot be opened at all', async () => {
-  const t = setup([{ unit: 1, registers: [reg('v', 3, 0, 'u16')] }], {});
+test('a port missing at start does not fail start(): polling begins once the port appears', async () => {
+  const t = setup([{ unit: 1, registers: [reg('v', 3, 0, 'u16')] }], { 1: { holding: { 0: 3 } } });
   t.port.failOpen = 'No such file or directory';
-  const err = await t.start().then(() => undefined, (e: Error) => e);
-  assert.instance(err, Error);
-  assert.match(err!.message, PATH);
+  await t.start(); // the first cycle retries the open at once
+  assert.is(t.counters.get('source.meter.open_errors'), 1);
+  await drive(t.clock, 250);
+  assert.ok(t.src.health().open);
+  await t.src.stop();
+  assert.ok(named(t.readings, 'meter:v').length >= 2, 'polled after the port appeared');
 });
 
 test('a register map the protocol cannot read is refused when the source is created', () => {
