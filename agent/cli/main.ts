@@ -4,6 +4,7 @@
 
 import { configCommand } from './config-cmd.js';
 import { demoCommand } from './demo-cmd.js';
+import { keyCommand } from './key.js';
 import { provisionCommand } from './provision.js';
 import { runCommand } from './run.js';
 import { statusCommand } from './status.js';
@@ -13,7 +14,7 @@ import { verifyCommand } from './verify.js';
 declare const TAPWIRE_VERSION: string | undefined;
 const version = typeof TAPWIRE_VERSION === 'string' ? TAPWIRE_VERSION : 'dev';
 
-const commands: Command[] = [runCommand, provisionCommand, demoCommand, verifyCommand, configCommand, statusCommand];
+const commands: Command[] = [runCommand, provisionCommand, demoCommand, verifyCommand, configCommand, statusCommand, keyCommand];
 
 const help = `tapwire ${version} — outbound-only, read-only edge agent
 

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keyPaths } from '../agent.js';
 import { fingerprint, generateKeyPair, parsePublicKey, readPrivateKey, writeKeyPair } from '../encode/keys.js';
+import { loadOperatorKeys, operatorsDir } from '../ota/operators.js';
 import { loadConfigOrExit } from './config-file.js';
 import { CliError, EXIT_OK, EXIT_USAGE, parse, requireOption, type Command } from './usage.js';
 
@@ -47,18 +48,20 @@ export const provisionCommand: Command = {
       try { pub = parsePublicKey(op); } catch (err) {
         throw new CliError(`--operator ${op}: ${(err as Error).message}`, EXIT_USAGE);
       }
-      const dir = join(config.stateDir, 'operators');
+      const dir = operatorsDir(config.stateDir);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       const fp = fingerprint(pub);
       writeFileSync(join(dir, `${fp}.pub`), Buffer.from(pub).toString('hex') + '\n', { mode: 0o644 });
       operators.push(fp);
     }
+    const trusted = [...loadOperatorKeys(config.stateDir).keys()];
     const out = [
       `device       ${config.device}`,
       `public key   ${Buffer.from(pair.publicKey).toString('hex')}`,
       `fingerprint  ${fingerprint(pair.publicKey)}`,
       `key file     ${paths.key} (0600${created ? ', created' : ', existing'})`,
-      ...operators.map((fp) => `operator     ${fp} (trusted)`),
+      ...trusted.map((fp) => `operator     ${fp} (trusted${operators.includes(fp) ? ', installed now' : ''})`),
+      ...(trusted.length === 0 ? ['operators    none: over-the-air config is refused until one is installed (--operator)'] : []),
     ];
     process.stdout.write(out.join('\n') + '\n');
     return EXIT_OK;

@@ -1,40 +1,71 @@
-// `tapwire run --config <file>`: the agent until SIGTERM/SIGINT, then a clean
-// flush and exit 0.
+// `tapwire run --config <file>`: the agent (under the OTA runtime) until
+// SIGTERM/SIGINT, then a clean flush and exit 0.
 
 import { createSystemClock } from '../../hal/clock.js';
 import { nodeFileSystem } from '../../hal/file-node.js';
 import { nodeSerial } from '../../hal/serial-node.js';
-import { createAgent } from '../agent.js';
 import { createLogger } from '../log.js';
+import { createRuntime, DEFAULT_HEALTH_TIMEOUT_MS } from '../runtime.js';
 import { loadConfigOrExit } from './config-file.js';
-import { CliError, EXIT_OK, EXIT_USAGE, parse, requireOption, type Command } from './usage.js';
+import { CliError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, parse, requireOption, type Command } from './usage.js';
 
-const usage = `Usage: tapwire run --config <file>
+const usage = `Usage: tapwire run --config <file> [options]
 
 Runs the agent: reads the configured sources, signs and journals batches,
 publishes them to the broker. Stops cleanly on SIGTERM/SIGINT (exit 0).
 
+Over-the-air config: the agent subscribes to <prefix>/<device>/config and
+applies a config signed by a trusted operator key (<stateDir>/operators/) that
+is newer than the running one, health-checks it (sources open, uplink
+connected) and otherwise rolls back; every attempt is answered, signed, on
+<prefix>/<device>/config/ack. An applied config (<stateDir>/ota/) runs instead
+of the local file (version 0) from then on, also after a restart; to return to
+the local file, publish a newer signed config, or delete <stateDir>/ota/ and
+clear the retained config message (otherwise it is simply applied again).
+
 Options:
-  -c, --config <file>   config file (JSON; see \`tapwire config schema\`)
-  -h, --help            this help`;
+  -c, --config <file>        config file (JSON; see \`tapwire config schema\`)
+      --health-timeout <ms>  how long an applied config has to become healthy
+                             before it is rolled back (default ${DEFAULT_HEALTH_TIMEOUT_MS})
+      --file-poll <ms>       how often device.key.next (\`tapwire key rotate\`) and
+                             the TLS / password files are checked for changes
+                             (default 5000)
+  -h, --help                 this help`;
+
+function positiveInt(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new CliError(`--${name} must be a positive integer (milliseconds), got ${JSON.stringify(value)}\n\n${usage}`);
+  return n;
+}
 
 export const runCommand: Command = {
   name: 'run',
   summary: 'run the agent',
   usage,
   async run(argv) {
-    const { values } = parse(argv, { config: { type: 'string', short: 'c' } }, usage);
+    const { values } = parse(argv, {
+      config: { type: 'string', short: 'c' },
+      'health-timeout': { type: 'string' },
+      'file-poll': { type: 'string' },
+    }, usage);
+    const healthTimeoutMs = positiveInt(values['health-timeout'], 'health-timeout');
+    const filePollMs = positiveInt(values['file-poll'], 'file-poll');
     const log = createLogger('agent');
     const config = loadConfigOrExit(requireOption(values.config, 'config', usage), log);
-    let agent;
+    const runtime = createRuntime({
+      local: config,
+      ...(healthTimeoutMs !== undefined ? { healthTimeoutMs } : {}),
+      ...(filePollMs !== undefined ? { filePollMs } : {}),
+    }, {
+      serial: nodeSerial,
+      clock: createSystemClock(config.clock),
+      fs: nodeFileSystem,
+      log,
+      ...(process.env.RUNTIME_DIRECTORY ? { statusDir: process.env.RUNTIME_DIRECTORY } : {}),
+    });
     try {
-      agent = createAgent(config, {
-        serial: nodeSerial,
-        clock: createSystemClock(config.clock),
-        fs: nodeFileSystem,
-        log,
-        statusDir: process.env.RUNTIME_DIRECTORY,
-      });
+      await runtime.start();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ERR_KEY_MISSING' || code === 'ERR_KEY_PERMISSIONS' || code === 'ERR_KEY_INVALID') {
@@ -42,18 +73,26 @@ export const runCommand: Command = {
       }
       throw err;
     }
-    await agent.start();
+    let exitCode = EXIT_OK;
     await new Promise<void>((resolve) => {
-      const onSignal = (sig: NodeJS.Signals): void => {
-        log.info('signal received, stopping', { signal: sig });
+      const done = (): void => {
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
         resolve();
       };
+      const onSignal = (sig: NodeJS.Signals): void => {
+        log.info('signal received, stopping', { signal: sig });
+        done();
+      };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
+      runtime.onFatal((err) => {
+        log.error('no agent can run: exiting', { cause: err.message });
+        exitCode = EXIT_RUNTIME;
+        done();
+      });
     });
-    await agent.stop();
-    return EXIT_OK;
+    await runtime.stop();
+    return exitCode;
   },
 };

@@ -7,6 +7,13 @@
 //   <prefix>/<dev>/status   retained, QoS 1, signed {"v":1,"dev","state","since","counters"};
 //                           "online" on connect and every statusIntervalMs,
 //                           "offline" on a clean stop and as the last will
+//   <prefix>/<dev>/config   the only subscription (QoS 1), made on every connect when
+//                           deps.onConfigMessage is set; messages go to that hook as bytes
+//   <prefix>/<dev>/config/ack, <prefix>/<dev>/key   published through publishSigned()
+//
+// Credential files (ca, cert, key, passwordFile) are read at every connect and
+// their (mtime, size, inode) polled every fileWatchMs: a change closes the
+// connection cleanly and reconnects at once with the new files.
 //
 // Window (per connection; reset on every reconnect, resend from committed+1):
 //
@@ -16,7 +23,8 @@
 //                └────┴────┴────┴────┘
 //   PUBACK(44) marks 44; nothing commits until 43 is acked, then commit(44).
 
-import mqtt, { type IClientOptions, type IConnackPacket, type IDisconnectPacket, type MqttClient } from 'mqtt';
+import { statSync } from 'node:fs';
+import mqtt, { type IClientOptions, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Clock, Timer } from '../../hal/clock.js';
 import type { Counters } from '../counters.js';
 import type { Logger } from '../log.js';
@@ -56,7 +64,15 @@ export interface UplinkOptions {
   passwordFile?: string;
   /** How often the retained online status is refreshed; default 60000. */
   statusIntervalMs?: number;
+  /** How often credential files are checked for changes (then: reconnect with them); default 5000, 0 = never. */
+  fileWatchMs?: number;
 }
+
+/** How a config message arrived: `retained` (sent because we subscribed) or `dup` (a redelivery). */
+export interface InboundMeta { retained: boolean; dup: boolean }
+
+/** Topics publishSigned() may use, relative to <prefix>/<dev>/. */
+export type SignedTopic = 'config/ack' | 'key';
 
 export interface UplinkDeps {
   journal: UplinkJournal;
@@ -71,6 +87,14 @@ export interface UplinkDeps {
   connect?: typeof mqtt.connect;
   /** Uniform in [0, 1) for the backoff jitter; default Math.random. */
   random?: () => number;
+  /**
+   * Receives every message on <prefix>/<dev>/config (the only subscription,
+   * made only when this is set). Called synchronously from the MQTT client;
+   * must not throw (it is caught and counted if it does).
+   */
+  onConfigMessage?(payload: Uint8Array, meta: InboundMeta): void;
+  /** File stamps for the credential watch; default node:fs statSync (mtime, size, inode). */
+  statFile?(path: string): string;
 }
 
 export interface UplinkState {
@@ -96,6 +120,11 @@ export interface Uplink {
   state(): UplinkState;
   /** Called after every successful connect (CONNACK accepted). */
   onConnect(listener: () => void): void;
+  /**
+   * Publishes already signed bytes on <prefix>/<dev>/<topic>, QoS 1. Resolves
+   * true once PUBACKed, false if not connected or the publish failed (never rejects).
+   */
+  publishSigned(topic: SignedTopic, payload: Uint8Array, opts: { retain: boolean }): Promise<boolean>;
 }
 
 // The broker keeps our session (and, later, the config subscription) across
@@ -111,6 +140,13 @@ const STOP_BUDGET_MS = 2000;
 // A failed journal read is retried after this long (the connection stays).
 const READ_RETRY_MS = 1000;
 const DEFAULT_STATUS_INTERVAL_MS = 60_000;
+const DEFAULT_FILE_WATCH_MS = 5000;
+// A credential reload closes the old connection (DISCONNECT) within this long.
+const RELOAD_CLOSE_MS = 1000;
+// MQTT 5: the broker must not send us packets larger than this. Config
+// messages are capped at 64 KiB by the agent; room to answer a larger one with
+// a signed "too-large" rejection, none to make us buffer megabytes.
+const MAX_INBOUND_PACKET_BYTES = 1 << 20;
 
 // CONNACK refusal codes: MQTT 3.1.1 §3.2.2.3 and MQTT 5 §3.2.2.2.
 const REFUSALS: Record<number, string> = {
@@ -145,6 +181,15 @@ interface Conn {
   statusTimer?: Timer;
 }
 
+function defaultStatFile(path: string): string {
+  try {
+    const st = statSync(path);
+    return `${st.mtimeMs}:${st.size}:${st.ino}`;
+  } catch {
+    return 'missing';
+  }
+}
+
 function safeUrl(url: string): string {
   try {
     const u = new URL(url);
@@ -169,6 +214,9 @@ export function createUplink(opts: UplinkOptions, deps: UplinkDeps): Uplink {
   const backoff = createBackoff({ ...opts.reconnect, random: deps.random });
   const dataTopic = `${opts.topicPrefix}/${opts.device}/data`;
   const statusTopic = `${opts.topicPrefix}/${opts.device}/status`;
+  const configTopic = `${opts.topicPrefix}/${opts.device}/config`;
+  const fileWatchMs = opts.fileWatchMs ?? DEFAULT_FILE_WATCH_MS;
+  const statFile = deps.statFile ?? defaultStatFile;
   const statusIntervalMs = opts.statusIntervalMs ?? DEFAULT_STATUS_INTERVAL_MS;
   const url = safeUrl(opts.url);
   const listeners: Array<() => void> = [];
@@ -185,6 +233,8 @@ export function createUplink(opts: UplinkOptions, deps: UplinkDeps): Uplink {
   let nextRetryMs: number | undefined;
   let pumping = false;
   let pumpRequested = false;
+  let watchTimer: Timer | undefined;
+  let fileStamp = '';
 
   const nowS = (): number => Math.floor(clock.now() / 1000);
 
@@ -290,7 +340,9 @@ export function createUplink(opts: UplinkOptions, deps: UplinkDeps): Uplink {
         ...(files.key ? { key: files.key } : {}),
         ...(opts.username !== undefined ? { username: opts.username } : {}),
         ...(files.password ? { password: files.password } : {}),
-        ...(opts.protocolVersion === 5 ? { properties: { sessionExpiryInterval: SESSION_EXPIRY_S } } : {}),
+        ...(opts.protocolVersion === 5
+          ? { properties: { sessionExpiryInterval: SESSION_EXPIRY_S, maximumPacketSize: MAX_INBOUND_PACKET_BYTES } }
+          : {}),
       };
       client = connect(opts.url, options);
     } catch (err) {
@@ -318,6 +370,19 @@ export function createUplink(opts: UplinkOptions, deps: UplinkDeps): Uplink {
       conn.error = `broker sent DISCONNECT reason=${packet.reasonCode ?? 0}`;
     });
     client.on('close', () => drop(conn));
+    if (deps.onConfigMessage) {
+      const onConfig = deps.onConfigMessage;
+      client.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => {
+        if (conn.phase !== 'up' || topic !== configTopic) return;
+        counters.inc('uplink.config_messages');
+        try {
+          onConfig(new Uint8Array(payload), { retained: packet.retain === true, dup: packet.dup === true });
+        } catch (err) {
+          counters.inc('uplink.config_handler_errors');
+          log.error('config message handler failed', { error: errorText(err) });
+        }
+      });
+    }
     conn.connectTimer = clock.setTimeout(() => {
       if (conn.phase === 'connecting') drop(conn, `no CONNACK within ${CONNECT_TIMEOUT_MS} ms`);
     }, CONNECT_TIMEOUT_MS);
@@ -340,10 +405,73 @@ export function createUplink(opts: UplinkOptions, deps: UplinkDeps): Uplink {
     });
     void publishStatus(conn, 'online', conn.since);
     scheduleStatus(conn);
+    if (deps.onConfigMessage) subscribeConfig(conn);
     for (const l of listeners) {
       try { l(); } catch (err) { log.error('onConnect listener failed', { error: errorText(err) }); }
     }
     requestPump();
+  }
+
+  /**
+   * Subscribes on every connect, even with a session present: the broker then
+   * (re)sends the retained config, so the agent converges on the latest one
+   * after any outage or crash. The runtime drops redeliveries it has decided.
+   */
+  function subscribeConfig(conn: Conn): void {
+    conn.client.subscribe(configTopic, { qos: 1 }, (err, granted) => {
+      if (conn.phase !== 'up') return;
+      const code = granted?.[0]?.qos;
+      if (err || code === undefined || code >= 128) {
+        counters.inc('uplink.subscribe_errors');
+        log.error('config subscription refused: over-the-air config updates cannot arrive', {
+          topic: configTopic, error: err ? errorText(err) : `reason code ${String(code)}`,
+        });
+        return;
+      }
+      log.debug('subscribed', { topic: configTopic, qos: code });
+    });
+  }
+
+  /** Closes the connection (DISCONNECT, no last will) and connects again at once, with freshly read files. */
+  function reconnectNow(reason: string): void {
+    if (stopping || !started) return;
+    retryTimer?.cancel();
+    retryTimer = undefined;
+    nextRetryMs = undefined;
+    backoff.reset();
+    const conn = current;
+    if (!conn) { attempt(); return; }
+    conn.phase = 'closing';
+    conn.connectTimer?.cancel();
+    conn.statusTimer?.cancel();
+    current = undefined;
+    log.info('reconnecting', { url, reason });
+    void endGracefully(conn.client, RELOAD_CLOSE_MS).then(() => {
+      conn.phase = 'closed';
+      if (!stopping && current === undefined && retryTimer === undefined) attempt();
+    });
+  }
+
+  function credentialStamp(): string {
+    return [opts.ca, opts.cert, opts.key, opts.passwordFile].map((p) => (p === undefined ? '-' : statFile(p))).join('|');
+  }
+
+  function scheduleWatch(): void {
+    if (fileWatchMs <= 0 || stopping) return;
+    watchTimer = clock.setTimeout(() => {
+      watchTimer = undefined;
+      if (stopping) return;
+      const stamp = credentialStamp();
+      if (stamp !== fileStamp) {
+        fileStamp = stamp;
+        counters.inc('uplink.credential_reloads');
+        log.info('credential files changed: reconnecting with them', {
+          files: [opts.ca, opts.cert, opts.key, opts.passwordFile].filter((p) => p !== undefined).join(','),
+        });
+        reconnectNow('credential files changed');
+      }
+      scheduleWatch();
+    }, fileWatchMs);
   }
 
   function onPuback(conn: Conn, seq: number, err: Error | undefined): void {
@@ -467,6 +595,10 @@ export function createUplink(opts: UplinkOptions, deps: UplinkDeps): Uplink {
         });
       }
       journal.onDurable(() => requestPump());
+      if (opts.ca !== undefined || opts.cert !== undefined || opts.key !== undefined || opts.passwordFile !== undefined) {
+        fileStamp = credentialStamp();
+        scheduleWatch();
+      }
       attempt();
     },
 
@@ -477,6 +609,8 @@ export function createUplink(opts: UplinkOptions, deps: UplinkDeps): Uplink {
       retryTimer = undefined;
       nextRetryMs = undefined;
       readRetryTimer?.cancel();
+      watchTimer?.cancel();
+      watchTimer = undefined;
       const conn = current;
       if (!conn) return;
       conn.connectTimer?.cancel();
@@ -510,5 +644,21 @@ export function createUplink(opts: UplinkOptions, deps: UplinkDeps): Uplink {
     },
 
     onConnect(listener) { listeners.push(listener); },
+
+    publishSigned(topic, payload, publishOpts) {
+      const conn = current;
+      if (!conn || conn.phase !== 'up' || stopping) return Promise.resolve(false);
+      return new Promise((resolve) => {
+        const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+        conn.client.publish(`${opts.topicPrefix}/${opts.device}/${topic}`, buf, { qos: 1, retain: publishOpts.retain }, (err) => {
+          if (err) {
+            log.warn('publish failed', { topic, error: errorText(err) });
+            resolve(false);
+          } else {
+            resolve(true);
+          }
+        });
+      });
+    },
   };
 }

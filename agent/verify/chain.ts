@@ -3,9 +3,21 @@
 // twice. Invariant: every seq between the first and last seen is accounted
 // for as received, covered by a gap notice, or reported missing; memory is one
 // 32-byte hash per seq (plus the prev of batches whose predecessor is absent).
+//
+// Key chain: the device may roll its key over (agent/ota/key-announcement.ts).
+// An announcement signed by a trusted key that is not retired adds the new key
+// from its seq on and retires the signing key from that seq on:
+//
+//   batch seq:    ... S-2  S-1 │ S   S+1 ...
+//   old key:      accepted ────┤ rejected (retired at S)
+//   new key:      rejected     ├──── accepted (valid from S)
+//
+// A batch rejected only because its key was unknown is kept (bounded) and
+// checked again when an announcement introduces that key.
 
 import { parseBatchPayload, sha256, ZERO_HASH, type BatchPayload } from '../encode/batch.js';
-import { DEFAULT_CONTENT_TYPE, verifySign1 } from '../encode/cose.js';
+import { decodeSign1, DEFAULT_CONTENT_TYPE, verifySign1 } from '../encode/cose.js';
+import { KEY_CONTENT_TYPE, parseKeyAnnouncement } from '../ota/key-announcement.js';
 import { resolveSenml, type ResolvedReading } from '../encode/senml.js';
 import { kidOf } from '../encode/signer.js';
 
@@ -38,12 +50,40 @@ export interface ChainSummary {
   lastSeq?: number;
   /** no missing ranges, no unexplained breaks, no conflicts (vacuously true before any batch) */
   complete: boolean;
+  /** Key rollovers followed (present once there was one). */
+  keyRollovers?: number;
 }
+
+/** The outcome of a key announcement. */
+export type KeyEvent =
+  | { kind: 'key'; ok: true; newKid: string; signedBy: string; seq: number; duplicate: boolean }
+  | { kind: 'key'; ok: false; reason: string };
 
 export interface ChainVerifier {
   accept(bytes: Uint8Array): VerifyEvent[];
+  /**
+   * A key announcement (from <prefix>/<dev>/key). `events` are those of batches
+   * that had been rejected for an unknown key and verify now.
+   */
+  acceptKey(bytes: Uint8Array): { key: KeyEvent; events: VerifyEvent[] };
+  /** A public key of the chain (initial or announced) by kid, retired or not: for status and acks. */
+  keyForKid(kid: Uint8Array): Uint8Array | undefined;
   summary(): ChainSummary;
 }
+
+interface ChainKey {
+  pub: Uint8Array;
+  /** first seq it may sign (announced keys) */
+  from?: number;
+  /** first seq it may no longer sign (after a rollover) */
+  until?: number;
+  /** lowest and highest batch seq accepted with it (Infinity / 0 before any) */
+  minSeq: number;
+  maxSeq: number;
+}
+
+/** Batches rejected for an unknown kid, kept for a later announcement. */
+const MAX_UNKNOWN_KID_KEPT = 256;
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -54,8 +94,10 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 export function createChainVerifier(opts: { device: string; publicKeys: Uint8Array[] }): ChainVerifier {
-  const keys = new Map(opts.publicKeys.map((k) => [hex(kidOf(k)), k]));
-  const keyForKid = (kid: Uint8Array): Uint8Array | undefined => keys.get(hex(kid));
+  const keys = new Map<string, ChainKey>(opts.publicKeys.map((k) => [hex(kidOf(k)), { pub: k, minSeq: Infinity, maxSeq: 0 }]));
+  const keyForKid = (kid: Uint8Array): Uint8Array | undefined => keys.get(hex(kid))?.pub;
+  const unknownKid: Array<{ kid: string; bytes: Uint8Array }> = [];
+  let keyRollovers = 0;
   const hashes = new Map<number, Uint8Array>();
   /** received seqs as sorted, disjoint, non-adjacent inclusive ranges */
   const held: Array<[number, number]> = [];
@@ -93,18 +135,36 @@ export function createChainVerifier(opts: { device: string; publicKeys: Uint8Arr
     return [{ kind: 'rejected', reason }];
   }
 
+  function keepUnknown(bytes: Uint8Array): void {
+    try {
+      const kid = hex(decodeSign1(bytes).kid);
+      if (keys.has(kid)) return;
+      unknownKid.push({ kid, bytes: new Uint8Array(bytes) });
+      if (unknownKid.length > MAX_UNKNOWN_KID_KEPT) unknownKid.shift();
+    } catch { /* not even an envelope */ }
+  }
+
   function accept(bytes: Uint8Array): VerifyEvent[] {
     let p: BatchPayload;
+    let signer: ChainKey;
     try {
       const sign1 = verifySign1(bytes, keyForKid);
       if (sign1.contentType !== DEFAULT_CONTENT_TYPE) {
         return reject(`content type ${JSON.stringify(sign1.contentType)} is not a batch (${DEFAULT_CONTENT_TYPE})`);
       }
       p = parseBatchPayload(sign1.payload);
+      signer = keys.get(hex(sign1.kid))!;
     } catch (err) {
+      if ((err as { code?: unknown }).code === 'ERR_COSE_KID_UNKNOWN') keepUnknown(bytes);
       return reject((err as Error).message);
     }
     if (p.dev !== opts.device) return reject(`batch seq ${p.seq} is for device ${JSON.stringify(p.dev)}, expected ${JSON.stringify(opts.device)}`);
+    if (signer.until !== undefined && p.seq >= signer.until) {
+      return reject(`batch seq ${p.seq} is signed by key ${hex(kidOf(signer.pub))}, retired from seq ${signer.until} by a key rollover`);
+    }
+    if (signer.from !== undefined && p.seq < signer.from) {
+      return reject(`batch seq ${p.seq} is signed by key ${hex(kidOf(signer.pub))}, which signs only from seq ${signer.from}`);
+    }
     const hash = sha256(bytes);
     const seen = hashes.get(p.seq);
     if (seen) {
@@ -123,6 +183,8 @@ export function createChainVerifier(opts: { device: string; publicKeys: Uint8Arr
 
     const seq = p.seq;
     const events: VerifyEvent[] = [];
+    signer.minSeq = Math.min(signer.minSeq, seq);
+    signer.maxSeq = Math.max(signer.maxSeq, seq);
     hashes.set(seq, hash);
     hold(seq);
     batches++;
@@ -166,6 +228,53 @@ export function createChainVerifier(opts: { device: string; publicKeys: Uint8Arr
     return events;
   }
 
+  function acceptKey(bytes: Uint8Array): { key: KeyEvent; events: VerifyEvent[] } {
+    const fail = (reason: string): { key: KeyEvent; events: VerifyEvent[] } => {
+      rejected++;
+      return { key: { kind: 'key', ok: false, reason }, events: [] };
+    };
+    let signerKid: string;
+    let a: ReturnType<typeof parseKeyAnnouncement>;
+    try {
+      const sign1 = verifySign1(bytes, keyForKid);
+      if (sign1.contentType !== KEY_CONTENT_TYPE) return fail(`content type ${JSON.stringify(sign1.contentType)} is not a key announcement`);
+      a = parseKeyAnnouncement(sign1.payload);
+      signerKid = hex(sign1.kid);
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+    if (a.dev !== opts.device) return fail(`key announcement is for device ${JSON.stringify(a.dev)}, expected ${JSON.stringify(opts.device)}`);
+    const signer = keys.get(signerKid)!;
+    const newKid = hex(a.newKid);
+    const known = keys.get(newKid);
+    if (known && known.from === a.seq && signer.until === a.seq) {
+      return { key: { kind: 'key', ok: true, newKid, signedBy: signerKid, seq: a.seq, duplicate: true }, events: [] };
+    }
+    if (newKid === signerKid) return fail('key announcement names its own signing key');
+    if (signer.until !== undefined) {
+      return fail(`key announcement signed by key ${signerKid}, which was retired from seq ${signer.until}: only the current key can announce`);
+    }
+    if (signer.maxSeq >= a.seq) {
+      return fail(`key announcement says key ${signerKid} signs up to seq ${a.seq - 1}, but it signed seq ${signer.maxSeq}`);
+    }
+    if (known && known.minSeq < a.seq) {
+      return fail(`key announcement says key ${newKid} signs from seq ${a.seq}, but it signed seq ${known.minSeq}`);
+    }
+    signer.until = a.seq;
+    keys.set(newKid, { pub: a.newKey, from: a.seq, minSeq: known?.minSeq ?? Infinity, maxSeq: known?.maxSeq ?? 0 });
+    keyRollovers++;
+    // batches that were rejected only because this key was not known yet
+    const events: VerifyEvent[] = [];
+    for (let i = 0; i < unknownKid.length;) {
+      const u = unknownKid[i]!;
+      if (u.kid !== newKid) { i++; continue; }
+      unknownKid.splice(i, 1);
+      rejected--; // its earlier rejection is revised by what accept() says now
+      events.push(...accept(u.bytes));
+    }
+    return { key: { kind: 'key', ok: true, newKid, signedBy: signerKid, seq: a.seq, duplicate: false }, events };
+  }
+
   function summary(): ChainSummary {
     const firstSeq = held[0]?.[0];
     const lastSeq = held[held.length - 1]?.[1];
@@ -201,8 +310,9 @@ export function createChainVerifier(opts: { device: string; publicKeys: Uint8Arr
       ...(firstSeq !== undefined ? { firstSeq } : {}),
       ...(lastSeq !== undefined ? { lastSeq } : {}),
       complete: missing.length === 0 && unexplainedBreaks === 0 && conflicts === 0,
+      ...(keyRollovers > 0 ? { keyRollovers } : {}),
     };
   }
 
-  return { accept, summary };
+  return { accept, acceptKey, keyForKid, summary };
 }

@@ -1,12 +1,11 @@
-// Cloud-side verifier over MQTT: subscribes to one device's data and status
-// topics and feeds every message to the chain verifier. Read-only toward the
-// broker: it never publishes.
+// Cloud-side verifier over MQTT: subscribes to one device's data, status and
+// key topics and feeds every message to the chain verifier, which follows the
+// device's key rollovers. Read-only toward the broker: it never publishes.
 
 import mqtt, { type MqttClient } from 'mqtt';
 import { decodeCbor } from '../encode/cbor.js';
 import { verifySign1 } from '../encode/cose.js';
-import { kidOf } from '../encode/signer.js';
-import { createChainVerifier, type ChainSummary, type VerifyEvent } from './chain.js';
+import { createChainVerifier, type ChainSummary, type KeyEvent, type VerifyEvent } from './chain.js';
 
 export interface SubscribeOptions {
   url: string;
@@ -17,6 +16,8 @@ export interface SubscribeOptions {
   /** CA / client cert files for mqtts (optional). */
   ca?: Buffer; cert?: Buffer; key?: Buffer;
   username?: string; password?: string;
+  /** Key rollover announcements (retained on <prefix>/<dev>/key), accepted or not. */
+  onKey?: (e: KeyEvent) => void;
 }
 
 export interface StatusEvent { kind: 'status'; ok: boolean; state?: string; detail?: Record<string, unknown>; reason?: string }
@@ -36,8 +37,8 @@ export function subscribeVerifier(
   const prefix = opts.topicPrefix ?? 'tapwire';
   const dataTopic = `${prefix}/${opts.device}/data`;
   const statusTopic = `${prefix}/${opts.device}/status`;
+  const keyTopic = `${prefix}/${opts.device}/key`;
   const verifier = createChainVerifier({ device: opts.device, publicKeys: opts.publicKeys });
-  const keys = new Map(opts.publicKeys.map((k) => [Buffer.from(kidOf(k)).toString('hex'), k]));
   const client: MqttClient = mqtt.connect(opts.url, {
     protocolVersion: opts.protocolVersion ?? 4,
     clean: true,
@@ -47,7 +48,7 @@ export function subscribeVerifier(
   });
   const ready = new Promise<void>((resolve, reject) => {
     client.once('connect', () => {
-      client.subscribe([dataTopic, statusTopic], { qos: 1 }, (err) => (err ? reject(err) : resolve()));
+      client.subscribe([keyTopic, dataTopic, statusTopic], { qos: 1 }, (err) => (err ? reject(err) : resolve()));
     });
     client.once('error', reject);
   });
@@ -56,10 +57,15 @@ export function subscribeVerifier(
   client.on('message', (topic, payload) => {
     if (topic === dataTopic) {
       for (const e of verifier.accept(payload)) onEvent(e);
+    } else if (topic === keyTopic) {
+      if (payload.length === 0) return; // retained message cleared
+      const { key, events } = verifier.acceptKey(payload);
+      opts.onKey?.(key);
+      for (const e of events) onEvent(e);
     } else if (topic === statusTopic) {
       if (payload.length === 0) return; // retained message cleared
       try {
-        const sign1 = verifySign1(payload, (kid) => keys.get(Buffer.from(kid).toString('hex')));
+        const sign1 = verifySign1(payload, verifier.keyForKid);
         const m = decodeCbor(sign1.payload);
         const status: Record<string, unknown> = m instanceof Map ? Object.fromEntries(m) : {};
         onEvent({ kind: 'status', ok: true, state: String(status.state), detail: status });

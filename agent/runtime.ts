@@ -1,0 +1,408 @@
+// The supervisor behind `tapwire run`: owns the running Agent, picks the config
+// to run at start, and applies signed over-the-air configs in-process:
+// verify -> store atomically -> stop the Agent (flush) -> start a new one ->
+// health check within a deadline -> keep it, or roll back to the last good
+// config. Invariant: each config message gets exactly one signed ack, except
+// redeliveries of a message already decided (see "Redeliveries" below).
+//
+// Which config runs at start:
+//   <stateDir>/ota/state.json "current" > 0  ->  ota/config-<current>.json (over the air wins:
+//                                                the local file is version 0, always older)
+//   otherwise, or no state                   ->  the local file given to `tapwire run --config`
+//   "trial": true (a crash or stop during a health check) -> roll back to "good" first, ack rolled-back
+// To go back to the local file: publish a newer signed config, or stop the agent,
+// delete <stateDir>/ota/ AND clear the retained message on <prefix>/<dev>/config
+// (an empty retained publish); deleting ota/ alone resets the anti-rollback floor,
+// so the retained config would simply be applied again.
+//
+// Redeliveries: the agent subscribes on every connect, so the broker re-sends
+// the retained config after each reconnect. A message delivered as retained or
+// DUP whose bytes were already decided in this process, or that set the
+// persisted state (state.json "message"), is dropped silently (counter
+// ota.redelivered). Anything else -- a live publish, a replay by anyone -- is
+// processed and acked: at most one ack per distinct message per process and
+// reconnect storms cost nothing. An empty message (a cleared retained config)
+// is no config and gets no ack.
+
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import type { Clock } from '../hal/clock.js';
+import type { FileSystem } from '../hal/file.js';
+import type { SerialFactory } from '../hal/serial.js';
+import { createAgent as createRealAgent, type Agent, type AgentDeps } from './agent.js';
+import { validateConfig, type ResolvedConfig } from './config/load.js';
+import { createCounters, type Counters } from './counters.js';
+import type { Logger } from './log.js';
+import type { Ack } from './ota/ack.js';
+import { verifyConfigMessage, type AcceptedConfig } from './ota/envelope.js';
+import { loadOperatorKeys } from './ota/operators.js';
+import { createOtaStore, type OtaState, type PendingAck } from './ota/store.js';
+import type { InboundMeta } from './uplink/uplink.js';
+
+export interface RuntimeOptions {
+  /** The local config file's content: version 0. */
+  local: ResolvedConfig;
+  /** Health check deadline for an applied config; default 30000 ms. */
+  healthTimeoutMs?: number;
+  /** Key and credential file poll interval, passed to each Agent; default 5000 ms. */
+  filePollMs?: number;
+}
+
+export interface RuntimeDeps {
+  serial: SerialFactory;
+  clock: Clock;
+  fs: FileSystem;
+  log: Logger;
+  statusDir?: string;
+  /** Builds an Agent; default the real createAgent (unit tests pass doubles). */
+  createAgent?: (config: ResolvedConfig, deps: AgentDeps) => Agent;
+}
+
+export interface Runtime {
+  /** Picks the config, starts its Agent. Throws what the first Agent throws (e.g. a key error). */
+  start(): Promise<void>;
+  /** Ends an apply in progress (a trial stays a trial: rolled back at the next start), stops the Agent. */
+  stop(): Promise<void>;
+  /** The running config version (0 = the local file). */
+  version(): number;
+  agent(): Agent | undefined;
+  /** Called if, after an apply or rollback, no Agent could be started: the process should exit (1). */
+  onFatal(listener: (err: Error) => void): void;
+  readonly counters: Counters;
+}
+
+export const DEFAULT_HEALTH_TIMEOUT_MS = 30_000;
+const HEALTH_POLL_MS = 100;
+/** Messages waiting while one is applied; more are rejected "busy" (acked, not remembered). */
+const MAX_QUEUE = 8;
+/** Acks waiting for a connection; the oldest are dropped (and counted) beyond this. */
+const MAX_PENDING_ACKS = 32;
+/** Distinct decided messages remembered for redelivery detection. */
+const MAX_SEEN = 64;
+
+const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const fromHex = (s: string | undefined): Uint8Array => (s && /^[0-9a-f]{64}$/.test(s) ? new Uint8Array(Buffer.from(s, 'hex')) : new Uint8Array(32));
+
+export function createRuntime(opts: RuntimeOptions, deps: RuntimeDeps): Runtime {
+  const { local } = opts;
+  const log = deps.log.child('ota');
+  const counters = createCounters();
+  const makeAgent = deps.createAgent ?? createRealAgent;
+  const store = createOtaStore(local.stateDir, { fs: deps.fs });
+  const healthTimeoutMs = opts.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
+
+  let state: OtaState = { highest: 0, current: 0, good: 0, trial: false };
+  let current: Agent | undefined;
+  let stopping = false;
+  let applying: number | undefined;
+  const queue: Array<{ bytes: Uint8Array; hash: Uint8Array }> = [];
+  let worker: Promise<void> | undefined;
+  const seen: string[] = [];
+  /** persisted: the outcome is in state.pendingAck, cleared once the broker has the ack. */
+  const acks: Array<{ ack: Ack; persisted: boolean }> = [];
+  let saving: Promise<void> = Promise.resolve();
+  let flushing = false;
+  let wake: (() => void) | undefined;
+  const fatalListeners: Array<(err: Error) => void> = [];
+
+  function remember(h: string): void {
+    seen.push(h);
+    if (seen.length > MAX_SEEN) seen.shift();
+  }
+
+  /** Writes of state.json, one at a time, in call order (each writes the state as it was at its call). */
+  function persist(next: OtaState): Promise<void> {
+    const write = saving.then(() => store.saveState(next));
+    saving = write.catch(() => undefined);
+    return write;
+  }
+
+  // ── acks ────────────────────────────────────────────────────────────────
+  function queueAck(ack: Ack, persisted = false): void {
+    acks.push({ ack, persisted });
+    while (acks.length > MAX_PENDING_ACKS) {
+      acks.shift();
+      counters.inc('ota.acks_dropped');
+    }
+    void flushAcks();
+  }
+
+  /** The ack for the message that set the state (accepted / rolled-back), kept in state.json until published. */
+  function outcome(pending: PendingAck): Ack {
+    state = { ...state, pendingAck: pending };
+    return { dev: local.device, msg: fromHex(state.message), ...pending };
+  }
+
+  async function flushAcks(): Promise<void> {
+    if (flushing) return;
+    flushing = true;
+    try {
+      while (acks.length > 0 && current && !stopping) {
+        const item = acks[0]!;
+        const ok = await current.sendAck(item.ack);
+        if (!ok) return; // not connected: again at the next connect
+        acks.shift();
+        counters.inc('ota.acks_published');
+        const p = state.pendingAck;
+        if (item.persisted && p && p.version === item.ack.version && state.message === hex(item.ack.msg)) {
+          const { pendingAck: _done, ...rest } = state;
+          state = rest;
+          await persist(state).catch((err: Error) => log.warn('cannot record the ack as sent', { cause: err.message }));
+        }
+      }
+    } finally {
+      flushing = false;
+    }
+  }
+
+  // ── agents ──────────────────────────────────────────────────────────────
+  async function runAgent(config: ResolvedConfig, version: number): Promise<void> {
+    const agent = makeAgent(config, {
+      serial: deps.serial, clock: deps.clock, fs: deps.fs, log: deps.log,
+      ...(deps.statusDir !== undefined ? { statusDir: deps.statusDir } : {}),
+      counters,
+      configVersion: version,
+      otaStatus: () => ({ ...state, ...(applying !== undefined ? { applying } : {}) }),
+      onConfigMessage: onMessage,
+      ...(opts.filePollMs !== undefined ? { filePollMs: opts.filePollMs } : {}),
+    });
+    agent.onConnect(() => { void flushAcks(); });
+    current = agent;
+    try {
+      await agent.start();
+    } catch (err) {
+      await agent.stop().catch(() => undefined);
+      if (current === agent) current = undefined;
+      throw err;
+    }
+  }
+
+  async function stopAgent(): Promise<void> {
+    const agent = current;
+    current = undefined;
+    if (agent) await agent.stop();
+  }
+
+  /** The config for `version` (0 = local), checked again (schema, identity); throws if unusable. */
+  async function configFor(version: number): Promise<ResolvedConfig> {
+    if (version === 0) return local;
+    const stored = await store.readConfig(version);
+    const result = validateConfig(stored.raw);
+    if (!result.ok) throw new Error(`no longer valid: ${result.issues.slice(0, 3).map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+    if (result.config.device !== local.device || resolve(result.config.stateDir) !== resolve(local.stateDir)) {
+      throw new Error(`it is for device ${result.config.device} / stateDir ${result.config.stateDir}, the local file names ${local.device} / ${local.stateDir}`);
+    }
+    return result.config;
+  }
+
+  /** Waits until the agent is healthy (undefined) or the deadline passes (the problems, in words). */
+  async function waitHealthy(agent: Agent): Promise<string | undefined> {
+    const deadline = deps.clock.monotonic() + healthTimeoutMs;
+    for (;;) {
+      const h = agent.health();
+      if (h.ok) return undefined;
+      if (stopping) return 'stopping';
+      if (deps.clock.monotonic() >= deadline) return h.problems.join('; ');
+      await new Promise<void>((r) => {
+        wake = r;
+        void deps.clock.sleep(HEALTH_POLL_MS).then(r);
+      });
+      wake = undefined;
+    }
+  }
+
+  // ── messages ────────────────────────────────────────────────────────────
+  function onMessage(bytes: Uint8Array, meta: InboundMeta): void {
+    if (stopping) return;
+    if (bytes.length === 0) {
+      counters.inc('ota.cleared');
+      log.debug('empty config message (retained config cleared): nothing to do');
+      return;
+    }
+    const hash = sha256(bytes);
+    const h = hex(hash);
+    if ((meta.retained || meta.dup) && (seen.includes(h) || h === state.message)) {
+      counters.inc('ota.redelivered');
+      log.debug('config message redelivered, already decided', { msg: h.slice(0, 16) });
+      return;
+    }
+    if (queue.length >= MAX_QUEUE) {
+      counters.inc('ota.rejected.busy');
+      log.warn('config rejected', { code: 'busy', reason: 'too many config messages waiting', msg: h.slice(0, 16) });
+      queueAck({ dev: local.device, version: null, result: 'rejected', code: 'busy', reason: 'too many config messages waiting; publish again', msg: hash });
+      return;
+    }
+    remember(h);
+    queue.push({ bytes, hash });
+    if (!worker) {
+      worker = (async () => {
+        while (queue.length > 0 && !stopping) {
+          try {
+            await processMessage(queue.shift()!);
+          } catch (err) {
+            if (current) {
+              counters.inc('ota.apply_errors');
+              log.error('config apply failed', { cause: (err as Error).message, running: state.current });
+              continue;
+            }
+            // no agent could be started (e.g. credential files gone): nothing runs, so give up loudly
+            log.error('config apply failed: no agent running', { cause: (err as Error).message });
+            for (const l of fatalListeners) l(err as Error);
+            break;
+          }
+        }
+        worker = undefined;
+      })();
+    }
+  }
+
+  async function processMessage(m: { bytes: Uint8Array; hash: Uint8Array }): Promise<void> {
+    const operators = loadOperatorKeys(local.stateDir, log);
+    const verdict = verifyConfigMessage(m.bytes, {
+      device: local.device, stateDir: local.stateDir, running: state.current, highest: state.highest,
+      operatorKey: (kid) => operators.get(hex(kid)),
+    });
+    const msg = hex(m.hash).slice(0, 16);
+    if (!verdict.ok) {
+      counters.inc(`ota.rejected.${verdict.code}`);
+      log.warn('config rejected', { code: verdict.code, reason: verdict.reason, version: verdict.version, msg, bytes: m.bytes.length });
+      queueAck({ dev: local.device, version: verdict.version ?? null, result: 'rejected', code: verdict.code, reason: verdict.reason, msg: m.hash });
+      return;
+    }
+    log.info('config verified', { version: verdict.version, dev: verdict.dev, signed_by: verdict.signedBy, running: state.current, msg });
+    for (const w of verdict.warnings) log.warn(`config version ${verdict.version}: ${w.message}`, { path: w.path || undefined });
+    await apply(verdict, m.hash);
+  }
+
+  async function apply(v: AcceptedConfig, hash: Uint8Array): Promise<void> {
+    const from = state.current;
+    const before = state;
+    applying = v.version;
+    try {
+      // 1. the config durable, 2. the state naming it (the commit point)
+      try {
+        await store.writeConfig({ version: v.version, dev: v.dev, signedBy: v.signedBy, message: hex(hash), raw: v.raw });
+        state = { highest: v.version, current: v.version, good: from, trial: true, message: hex(hash) };
+        await persist(state);
+      } catch (err) {
+        state = before;
+        await persist(before).catch(() => undefined);
+        counters.inc('ota.rejected.store-failed');
+        log.error('config rejected', { code: 'store-failed', version: v.version, cause: (err as Error).message });
+        queueAck({ dev: local.device, version: v.version, result: 'rejected', code: 'store-failed', reason: `cannot store the config: ${(err as Error).message}`, msg: hash });
+        return;
+      }
+      log.info('config stored: applying', { version: v.version, from, health_timeout_ms: healthTimeoutMs });
+      // 3. swap agents in-process: the old one flushes its batch and journal first
+      await stopAgent();
+      if (stopping) return;
+      let problem: string | undefined;
+      try {
+        await runAgent(v.config, v.version);
+        if (stopping) return;
+        problem = await waitHealthy(current!);
+      } catch (err) {
+        problem = `start failed: ${(err as Error).message}`;
+      }
+      if (stopping) return;
+      if (problem === undefined) {
+        state = { ...state, good: v.version, trial: false };
+        const ack = outcome({ version: v.version, result: 'accepted' });
+        await persist(state);
+        await store.prune([v.version, from]).catch(() => undefined);
+        counters.inc('ota.accepted');
+        log.info('config applied: health check passed', { version: v.version, previous: from });
+        queueAck(ack, true);
+        return;
+      }
+      // 4. roll back to the last good config
+      log.warn('config failed its health check: rolling back', { version: v.version, to: from, problem });
+      await stopAgent();
+      state = { ...state, current: from, good: from, trial: false, rolledBack: v.version };
+      const ack = outcome({
+        version: v.version, result: 'rolled-back', code: 'health',
+        reason: `health check failed within ${healthTimeoutMs} ms: ${problem}; running version ${from} again`,
+      });
+      await persist(state);
+      await store.prune([from, v.version]).catch(() => undefined);
+      counters.inc('ota.rolled_back');
+      queueAck(ack, true);
+      if (stopping) return;
+      let back: ResolvedConfig;
+      try {
+        back = await configFor(from);
+      } catch (err) {
+        // cannot happen short of disk damage: the local file is the last resort
+        log.error('last good config unusable: running the local file', { version: from, cause: (err as Error).message });
+        state = { ...state, current: 0, good: 0 };
+        await persist(state);
+        back = local;
+      }
+      await runAgent(back, state.current);
+      log.info('rolled back', { version: state.current, rejected_version: v.version });
+    } finally {
+      applying = undefined;
+    }
+  }
+
+  // ── start / stop ────────────────────────────────────────────────────────
+  async function pickAtStart(): Promise<{ config: ResolvedConfig; version: number }> {
+    const loaded = await store.load();
+    state = loaded.state;
+    for (const p of loaded.problems) log.error(p);
+    if (state.trial) {
+      const tried = state.current;
+      log.warn('an apply was interrupted before its health check passed: rolling back', { version: tried, to: state.good });
+      state = { ...state, current: state.good, trial: false, rolledBack: tried };
+      const ack = outcome({
+        version: tried, result: 'rolled-back', code: 'interrupted',
+        reason: `the agent stopped before version ${tried} passed its health check; running version ${state.good}`,
+      });
+      await persist(state);
+      counters.inc('ota.rolled_back');
+      queueAck(ack, true);
+    } else if (state.pendingAck) {
+      // decided before a crash or stop, but the broker never had the ack
+      queueAck({ dev: local.device, msg: fromHex(state.message), ...state.pendingAck }, true);
+    }
+    for (const version of [...new Set([state.current, state.good, 0])]) {
+      try {
+        const config = await configFor(version);
+        if (version !== state.current) {
+          state = { ...state, current: version, good: version, trial: false };
+          await persist(state);
+        }
+        if (version > 0) {
+          log.info('running the over-the-air config (newer than the local file, version 0)', {
+            version, file: `${store.dir}/config-${version}.json`,
+          });
+        }
+        return { config, version };
+      } catch (err) {
+        counters.inc('ota.load_failures');
+        log.error('stored config unusable: trying the previous one', { version, cause: (err as Error).message });
+      }
+    }
+    return { config: local, version: 0 };
+  }
+
+  return {
+    counters,
+    version: () => state.current,
+    agent: () => current,
+    onFatal(listener) { fatalListeners.push(listener); },
+    async start() {
+      const { config, version } = await pickAtStart();
+      await store.prune([state.current, state.good]).catch(() => undefined);
+      await runAgent(config, version);
+    },
+    async stop() {
+      stopping = true;
+      wake?.();
+      if (worker) await worker;
+      await stopAgent();
+      await saving;
+    },
+  };
+}

@@ -1,0 +1,258 @@
+// Over-the-air config end to end: the real CLI (`tapwire run`) in a child
+// process, sources on socat ptys, aedes as the broker, an operator publishing
+// signed configs (retained, as `tapwire config sign` writes them) and reading
+// the device's signed acks. Crash = kill -9 of the agent.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { closeSync, constants, existsSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Ack } from '../../agent/ota/ack.js';
+import { subscribeVerifier, type VerifierSession } from '../../agent/verify/subscribe.js';
+import type { VerifyEvent } from '../../agent/verify/chain.js';
+import { startAedes, type AedesPeer } from '../peers/aedes.js';
+import { prepareDevice, runCli } from '../peers/agent-process.js';
+import { createPtyPair, type PtyPair } from '../peers/socat.js';
+import { tempDir, waitFor } from '../helpers.js';
+import { openAck, operator, signConfig, startRun, stranger, trustOperators, type RunProcess } from '../ota/fixtures.js';
+
+const DEV = 'ota-1';
+const CONFIG_TOPIC = `tapwire/${DEV}/config`;
+
+interface Rig {
+  broker: AedesPeer;
+  ptys: PtyPair[];
+  fds: number[];
+  dir: { path: string; remove(): void };
+  stateDir: string;
+  configPath: string;
+  publicKey: Uint8Array;
+  op: MqttClient;
+  acks: Ack[];
+  events: VerifyEvent[];
+  verifier: VerifierSession;
+  /** A config (as JSON) with the first `sources` ptys as lines sources "s0", "s1", ... */
+  config(over?: Record<string, unknown>, sources?: number): Record<string, unknown>;
+  publish(bytes: Uint8Array, retain?: boolean): Promise<void>;
+  write(pty: number, line: string): void;
+  names(): Set<string>;
+  close(): Promise<void>;
+}
+
+async function rig(): Promise<Rig> {
+  const broker = await startAedes();
+  const ptys = [await createPtyPair(), await createPtyPair()];
+  const fds = ptys.map((p) => openSync(p.peerPath, constants.O_RDWR | constants.O_NOCTTY));
+  const dir = tempDir('tapwire-ota-');
+  const stateDir = join(dir.path, 'state');
+  const configPath = join(dir.path, 'config.json');
+  const config = (over: Record<string, unknown> = {}, sources = 1): Record<string, unknown> => ({
+    device: DEV, stateDir,
+    uplink: { url: broker.url, protocolVersion: 4, reconnect: { initialMs: 100, maxMs: 500 } },
+    batch: { maxRecords: 10, maxAgeMs: 100 },
+    journal: { fsyncIntervalMs: 50 },
+    sources: ptys.slice(0, sources).map((p, i) => ({ id: `s${i}`, type: 'lines', port: { path: p.agentPath, baudRate: 115200 }, decoder: { type: 'kv' } })),
+    ...over,
+  });
+  const publicKey = prepareDevice(configPath, config() as Record<string, unknown> & { stateDir: string });
+  trustOperators(stateDir, [operator]);
+  const acks: Ack[] = [];
+  const op = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: `operator-${process.pid}` });
+  op.on('message', (topic, payload) => {
+    if (topic === `${CONFIG_TOPIC}/ack`) acks.push(openAck(payload, [publicKey]));
+  });
+  await op.subscribeAsync(`${CONFIG_TOPIC}/ack`, { qos: 1 });
+  const events: VerifyEvent[] = [];
+  const verifier = subscribeVerifier({ url: broker.url, device: DEV, publicKeys: [publicKey] }, (e) => { if (e.kind !== 'status') events.push(e); });
+  await verifier.ready;
+  return {
+    broker, ptys, fds, dir, stateDir, configPath, publicKey, op, acks, events, verifier, config,
+    async publish(bytes, retain = true) { await op.publishAsync(CONFIG_TOPIC, Buffer.from(bytes), { qos: 1, retain }); },
+    write(pty, line) { writeSync(fds[pty]!, line + '\n'); },
+    names: () => new Set(events.flatMap((e) => (e.kind === 'batch' ? e.readings.map((r) => r.name) : []))),
+    async close() {
+      await verifier.close();
+      await op.endAsync(true);
+      for (const fd of fds) closeSync(fd);
+      for (const p of ptys) await p.close();
+      await broker.close();
+      dir.remove();
+    },
+  };
+}
+
+const sign = (r: Rig, version: number, config: unknown, dev = DEV): Uint8Array => signConfig(operator, { dev, version, config });
+const otaState = (r: Rig): Record<string, unknown> => JSON.parse(readFileSync(join(r.stateDir, 'ota', 'state.json'), 'utf8')) as Record<string, unknown>;
+/** What decides which config runs and what is accepted (pendingAck comes and goes with ack delivery). */
+const runningState = (r: Rig): string => {
+  const { highest, current, good, trial, message } = otaState(r);
+  return JSON.stringify({ highest, current, good, trial, message });
+};
+const agentStarts = (p: RunProcess): number => p.stderr().split('\n').filter((l) => l.includes(' agent running ')).length;
+
+test('a newer signed config is applied without a restart and acked; older, replayed, flipped, foreign-key, wrong-device, schema-invalid, non-COSE and oversized ones are rejected with the reason, running config untouched', async () => {
+  const r = await rig();
+  let agent: RunProcess | undefined;
+  try {
+    agent = await startRun(r.configPath, ['--health-timeout', '5000']);
+    const pid = agent.pid;
+    r.write(0, 'a=1');
+    await waitFor(() => r.names().has('s0:a'), 10_000, 'reading from s0');
+
+    // v1: a second source; published retained, as an operator does
+    await r.publish(sign(r, 1, r.config({}, 2)));
+    await waitFor(() => r.acks.length >= 1, 15_000, 'ack for v1');
+    assert.equal([r.acks[0]!.result, r.acks[0]!.version, r.acks[0]!.dev], ['accepted', 1, DEV], JSON.stringify(r.acks[0]));
+    assert.is(agent.pid, pid, 'same process');
+    await waitFor(() => { r.write(1, 'b=2'); return r.names().has('s1:b'); }, 10_000, 'reading from the new source s1');
+    assert.equal(otaState(r).current, 1);
+
+    const v2 = sign(r, 2, r.config({ batch: { maxRecords: 5, maxAgeMs: 100 } }, 2));
+    await r.publish(v2);
+    await waitFor(() => r.acks.length >= 2, 15_000, 'ack for v2');
+    assert.equal([r.acks[1]!.result, r.acks[1]!.version], ['accepted', 2]);
+    const starts = agentStarts(agent);
+    const before = runningState(r);
+
+    const flipped = Uint8Array.from(v2);
+    flipped[flipped.length - 10]! ^= 0x04;
+    const bad = r.config({}, 2);
+    (bad.sources as Array<Record<string, unknown>>)[0]!.port = { path: '/dev/null', baudRate: 'fast' };
+    const cases: Array<[string, Uint8Array, string, RegExp]> = [
+      ['older version', sign(r, 1, r.config({}, 2)), 'not-newer', /older than the running version 2/],
+      ['replay of the current one', v2, 'not-newer', /replay/],
+      ['flipped byte', flipped, 'bad-signature', /bad signature/],
+      ['unknown operator key', signConfig(stranger, { dev: DEV, version: 9, config: r.config() }), 'unknown-key', /not a trusted operator key/],
+      ['wrong device', sign(r, 9, r.config(), 'pump-9'), 'wrong-device', /pump-9/],
+      ['schema-invalid config', sign(r, 9, bad), 'schema', /sources\[0\]\.port\.baudRate/],
+      ['non-COSE message', new TextEncoder().encode(JSON.stringify({ v: 1, dev: DEV, version: 9, config: r.config() })), 'not-cose', /COSE_Sign1/],
+      ['oversized message', new Uint8Array(80 * 1024).fill(0xd2), 'too-large', /limit 65536/],
+    ];
+    for (const [, bytes] of cases) await r.publish(bytes, false);
+    await waitFor(() => r.acks.length >= 2 + cases.length, 15_000, 'every rejection acked');
+    const rejections = r.acks.slice(2);
+    for (let i = 0; i < cases.length; i++) {
+      const [what, , code, reason] = cases[i]!;
+      const a = rejections[i]!;
+      assert.equal([a.result, a.code], ['rejected', code], `${what}: ${JSON.stringify(a)}`);
+      assert.match(a.reason ?? '', reason, what);
+    }
+    assert.is(agentStarts(agent), starts, 'no agent was restarted for a rejected config');
+    assert.is(runningState(r), before, 'OTA state untouched');
+    assert.match(agent.stderr(), /warn ota config rejected code=bad-signature/, 'rejections are logged with their code');
+
+    const status = JSON.parse(readFileSync(join(r.stateDir, 'status.json'), 'utf8')) as { config: { version: number }; counters: Record<string, number> };
+    assert.is(status.config.version, 2);
+    assert.is(await agent.stop(), 0, 'SIGTERM: exit 0');
+    agent = undefined;
+
+    // a restart runs the over-the-air config (version 2), not the local file
+    agent = await startRun(r.configPath);
+    assert.match(agent.stderr(), /agent running .*config_version=2/);
+    assert.is(await agent.stop(), 0);
+    agent = undefined;
+  } finally {
+    if (agent) await agent.kill9();
+    await r.close();
+  }
+});
+
+test('a config pointing a source at a missing port, or the uplink at a dead broker, is rolled back after the deadline and the ack says so', async () => {
+  const r = await rig();
+  let agent: RunProcess | undefined;
+  try {
+    agent = await startRun(r.configPath, ['--health-timeout', '1500']);
+    const missing = r.config({ sources: [{ id: 's0', type: 'lines', port: { path: join(r.dir.path, 'no-such-tty'), baudRate: 9600 }, decoder: { type: 'kv' } }] });
+    await r.publish(sign(r, 1, missing));
+    await waitFor(() => r.acks.length >= 1, 15_000, 'ack for v1');
+    assert.equal([r.acks[0]!.result, r.acks[0]!.version, r.acks[0]!.code], ['rolled-back', 1, 'health'], JSON.stringify(r.acks[0]));
+    assert.match(r.acks[0]!.reason!, /source s0 not open/);
+
+    const dead = r.config({ uplink: { url: 'mqtt://127.0.0.1:9', protocolVersion: 4, reconnect: { initialMs: 100, maxMs: 500 } } });
+    await r.publish(sign(r, 2, dead));
+    await waitFor(() => r.acks.length >= 2, 15_000, 'ack for v2');
+    assert.equal([r.acks[1]!.result, r.acks[1]!.version, r.acks[1]!.code], ['rolled-back', 2, 'health'], JSON.stringify(r.acks[1]));
+    assert.match(r.acks[1]!.reason!, /uplink not connected/);
+
+    const s = otaState(r);
+    assert.equal([s.current, s.good, s.highest, s.trial], [0, 0, 2, false]);
+    // the local config runs again: data flows
+    const n = r.events.length;
+    await waitFor(() => { r.write(0, 'after=1'); return r.events.length > n && r.names().has('s0:after'); }, 10_000, 'readings after the rollbacks');
+    assert.match(agent.stderr(), /warn ota config failed its health check: rolling back/);
+  } finally {
+    if (agent) await agent.kill9();
+    await r.close();
+  }
+});
+
+test('kill -9 at several moments of an apply: the agent comes back on the old or the new config, never a half-written one', async () => {
+  const r = await rig();
+  let agent: RunProcess | undefined;
+  const moments = [/ota config verified/, /ota config stored: applying/, /agent stopped/, / agent running .*config_version=[1-9]/, /ota config applied: health check passed/];
+  const outcomes = new Set<string>();
+  try {
+    let running = 0;
+    for (let i = 0; i < moments.length; i++) {
+      const version = i + 1;
+      agent = await startRun(r.configPath, ['--health-timeout', '4000']);
+      const from = agent.stderr().length;
+      await r.publish(sign(r, version, r.config({ batch: { maxRecords: 10 + version, maxAgeMs: 100 } })));
+      await agent.waitLine(moments[i]!, 15_000, from);
+      await agent.kill9();
+      agent = undefined;
+
+      // never half-written: every file under ota/ is complete JSON, and state names an existing config
+      const otaDir = join(r.stateDir, 'ota');
+      for (const f of existsSync(otaDir) ? readdirSync(otaDir) : []) {
+        if (f.endsWith('.json')) JSON.parse(readFileSync(join(otaDir, f), 'utf8'));
+      }
+      agent = await startRun(r.configPath, ['--health-timeout', '4000']);
+      const came = Number(/ agent running .*config_version=(\d+)/.exec(agent.stderr())![1]);
+      assert.ok(came === running || came === version, `kill at ${moments[i]}: came back on version ${came}, expected ${running} or ${version}`);
+      if (came > 0) assert.ok(existsSync(join(otaDir, `config-${came}.json`)));
+      outcomes.add(came === version ? 'new' : 'old');
+      // the message stays retained: the agent settles on it (applied, or answered rolled-back "interrupted")
+      await waitFor(() => r.acks.some((a) => a.version === version), 20_000, `an ack for version ${version}`);
+      await waitFor(() => otaState(r).trial === false, 10_000, 'no trial left');
+      running = otaState(r).current as number;
+      assert.ok(running === version || running === came, `settled on ${running}`);
+      assert.is(await agent.stop(), 0);
+      agent = undefined;
+    }
+    assert.equal([...outcomes].sort(), ['new', 'old'], 'both outcomes were seen');
+  } finally {
+    if (agent) await agent.kill9();
+    await r.close();
+  }
+});
+
+test('tapwire config sign → retained publish → applied: the CLI-signed message is what the agent accepts', async () => {
+  const r = await rig();
+  let agent: RunProcess | undefined;
+  try {
+    const keyFile = join(r.dir.path, 'operator.key');
+    const kg = await runCli(['config', 'keygen', '--out', keyFile]);
+    assert.is(kg.code, 0, kg.stderr);
+    const prov = await runCli(['provision', '--config', r.configPath, '--operator', `${keyFile}.pub`]);
+    assert.is(prov.code, 0, prov.stderr);
+    assert.match(prov.stdout, /operator\s+[0-9a-f]{16} \(trusted, installed now\)/);
+    const newConfig = join(r.dir.path, 'new.json');
+    writeFileSync(newConfig, JSON.stringify(r.config({ batch: { maxRecords: 3, maxAgeMs: 100 } })));
+    const out = join(r.dir.path, 'new.cose');
+    const signed = await runCli(['config', 'sign', '--key', keyFile, '--device', '*', '--version', '7', '--out', out, newConfig]);
+    assert.is(signed.code, 0, signed.stderr);
+    agent = await startRun(r.configPath);
+    await r.publish(readFileSync(out));
+    await waitFor(() => r.acks.length >= 1, 15_000, 'ack');
+    assert.equal([r.acks[0]!.result, r.acks[0]!.version], ['accepted', 7]);
+    assert.is(await agent.stop(), 0);
+    agent = undefined;
+  } finally {
+    if (agent) await agent.kill9();
+    await r.close();
+  }
+});
+
+test.run();

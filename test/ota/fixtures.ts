@@ -1,0 +1,83 @@
+// Shared pieces for OTA tests: operator keys, a valid config, signing a
+// config message exactly as `tapwire config sign` does, opening acks.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { encodeCbor } from '../../agent/encode/cbor.js';
+import { signSign1, verifySign1 } from '../../agent/encode/cose.js';
+import { fingerprint } from '../../agent/encode/keys.js';
+import { createCryptoSigner, type Signer } from '../../agent/encode/signer.js';
+import { ACK_CONTENT_TYPE, parseAckPayload, type Ack } from '../../agent/ota/ack.js';
+import { CONFIG_CONTENT_TYPE } from '../../agent/ota/envelope.js';
+import { waitFor } from '../helpers.js';
+import { CLI } from '../peers/agent-process.js';
+
+export const operator = createCryptoSigner(new Uint8Array(32).fill(41));
+export const stranger = createCryptoSigner(new Uint8Array(32).fill(42));
+
+export function rawConfig(stateDir: string, over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    device: 'ota-1',
+    stateDir,
+    uplink: { url: 'mqtt://127.0.0.1:1883', protocolVersion: 4 },
+    sources: [{ id: 'env', type: 'lines', port: { path: '/dev/ttyUSB0', baudRate: 9600 }, decoder: { type: 'kv' } }],
+    ...over,
+  };
+}
+
+/** A config message as `tapwire config sign` writes it (payload {"v","dev","version","config"}). */
+export function signConfig(
+  signer: Signer, body: { dev: string; version: number; config: unknown; v?: number }, contentType = CONFIG_CONTENT_TYPE,
+): Uint8Array {
+  return signSign1(signer, encodeCbor({ v: body.v ?? 1, dev: body.dev, version: body.version, config: body.config }), contentType);
+}
+
+/** Installs trusted operator keys as `tapwire provision --operator` does. */
+export function trustOperators(stateDir: string, signers: Signer[]): void {
+  const dir = join(stateDir, 'operators');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const s of signers) writeFileSync(join(dir, `${fingerprint(s.publicKey)}.pub`), Buffer.from(s.publicKey).toString('hex') + '\n');
+}
+
+/** Verifies an ack with the device key(s) and parses it; throws if it is not validly signed. */
+export function openAck(bytes: Uint8Array, deviceKeys: Uint8Array[]): Ack {
+  const byKid = new Map(deviceKeys.map((k) => [fingerprint(k), k]));
+  const s = verifySign1(bytes, (kid) => byKid.get(Buffer.from(kid).toString('hex')));
+  if (s.contentType !== ACK_CONTENT_TYPE) throw new Error(`not an ack: ${s.contentType}`);
+  return parseAckPayload(s.payload);
+}
+
+// ── the real CLI as a child process, with `run` options ─────────────────────
+
+export interface RunProcess {
+  child: ChildProcess;
+  pid: number;
+  stderr(): string;
+  /** Resolves with the first stderr line matching `re` that appears after character `from` of stderr. */
+  waitLine(re: RegExp, timeoutMs?: number, from?: number): Promise<string>;
+  stop(): Promise<number | null>;
+  kill9(): Promise<void>;
+}
+
+/** `tapwire run --config <file> <args>` through tsx; resolves once "agent running" is logged. */
+export async function startRun(configPath: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', '--config', configPath, ...args], {
+    cwd: dirname(dirname(dirname(CLI))), env: { ...process.env, TAPWIRE_LOG: 'debug', ...env }, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  await waitFor(() => err.includes('agent running') || child.exitCode !== null, 20_000, 'agent start');
+  if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}:\n${err}`);
+  const findLine = (re: RegExp, from: number): string | undefined =>
+    err.slice(from).split('\n').find((l) => re.test(l));
+  return {
+    child,
+    pid: child.pid!,
+    stderr: () => err,
+    waitLine: (re, timeoutMs = 15_000, from = 0) => waitFor(() => findLine(re, from), timeoutMs, `log line ${re}\n--- stderr:\n${err.slice(-3000)}`),
+    async stop() { if (child.exitCode === null) child.kill('SIGTERM'); return exited; },
+    async kill9() { if (child.exitCode === null) child.kill('SIGKILL'); await exited; },
+  };
+}
