@@ -1,26 +1,31 @@
 // The agent: wires sources → batcher → encode+sign → journal → uplink for one
 // resolved config. Invariant: a batch is signed before it is stored, and the
-// uplink only ever sees journal records that are durable (fsynced).
+// uplink only ever sees journal records that are durable (fsynced). A device
+// key rollover happens between two batches: everything before it is durable
+// and signed by the old key, everything from its seq on by the new one.
 
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../hal/clock.js';
 import type { FileSystem } from '../hal/file.js';
 import type { SerialFactory } from '../hal/serial.js';
 import type { ResolvedConfig } from './config/load.js';
 import { createCounters, type Counters } from './counters.js';
-import { createBatchEncoder, chainStateAfter, type ChainState } from './encode/batch.js';
+import { createBatchEncoder, chainStateAfter, parseBatchPayload, type ChainState } from './encode/batch.js';
 import { createBatcher } from './encode/batcher.js';
 import { encodeCbor } from './encode/cbor.js';
-import { signSign1 } from './encode/cose.js';
-import { readPrivateKey } from './encode/keys.js';
+import { decodeSign1, signSign1 } from './encode/cose.js';
+import type { KeyPair } from './encode/keys.js';
 import { createCryptoSigner, type Signer } from './encode/signer.js';
+import { ACK_CONTENT_TYPE, ackPayload, type Ack } from './ota/ack.js';
+import { createDeviceKeys } from './ota/device-key.js';
+import { createGapLedger } from './gap-ledger.js';
 import { createJournal, type Journal, type RecoveryReport } from './journal/journal.js';
 import type { Logger } from './log.js';
 import type { Reading } from './reading.js';
 import { createSource } from './sources/registry.js';
 import type { Source } from './sources/source.js';
-import { createUplink, type Uplink, type UplinkOptions } from './uplink/uplink.js';
+import { createUplink, type InboundMeta, type Uplink, type UplinkOptions } from './uplink/uplink.js';
 
 export interface AgentDeps {
   serial: SerialFactory;
@@ -31,6 +36,23 @@ export interface AgentDeps {
   statusDir?: string;
   /** Test hook: options passed to the uplink as-is (e.g. a faster status interval). */
   uplinkOverrides?: Partial<UplinkOptions>;
+  /** Shared counters (the runtime keeps one set across config changes); default a fresh set. */
+  counters?: Counters;
+  /** The version of `config` (0 = the local file); in status.json and the signed status. */
+  configVersion?: number;
+  /** Extra status.json content under "ota" (the runtime's view). */
+  otaStatus?: () => Record<string, unknown>;
+  /** Receives messages on <prefix>/<dev>/config; without it the agent subscribes to nothing. */
+  onConfigMessage?(payload: Uint8Array, meta: InboundMeta): void;
+  /** How often device.key.next and the TLS/password files are checked for changes; default 5000 ms. */
+  filePollMs?: number;
+}
+
+export interface AgentHealth {
+  /** Running, every source open, uplink connected. */
+  ok: boolean;
+  /** What is not healthy, in words (empty when ok). */
+  problems: string[];
 }
 
 export interface AgentStatus {
@@ -41,6 +63,9 @@ export interface AgentStatus {
   since: number;
   updated: number;
   chain: { seq: number };
+  config: { version: number };
+  key: { kid: string; oldKeyKept: boolean };
+  ota?: Record<string, unknown>;
   counters: Record<string, number>;
   sources: Record<string, { open: boolean; lastReadingAt?: number; detail?: Record<string, unknown> }>;
   uplink: ReturnType<Uplink['state']>;
@@ -53,13 +78,22 @@ export interface Agent {
   /** Flush the open batch, fsync, publish what can be published quickly, close. */
   stop(): Promise<void>;
   status(): AgentStatus;
+  /** Running, sources open, uplink connected: what an OTA health check asks. */
+  health(): AgentHealth;
+  /** Called after every successful connect of the uplink. */
+  onConnect(listener: () => void): void;
+  /** Signs `ack` with the current device key and publishes it on config/ack; true once PUBACKed. */
+  sendAck(ack: Ack): Promise<boolean>;
   readonly counters: Counters;
+  /** The current device public key (changes on rollover). */
   readonly publicKey: Uint8Array;
 }
 
 const STATUS_WRITE_MS = 5000;
 /** On stop, how long to wait for the broker to acknowledge what is durable. */
 const STOP_DRAIN_MS = 2000;
+const DEFAULT_FILE_POLL_MS = 5000;
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 export function keyPaths(stateDir: string): { key: string; pub: string } {
   return { key: join(stateDir, 'device.key'), pub: join(stateDir, 'device.pub') };
@@ -67,9 +101,16 @@ export function keyPaths(stateDir: string): { key: string; pub: string } {
 
 export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
   const log = deps.log;
-  const counters = createCounters();
-  const keyPair = readPrivateKey(keyPaths(config.stateDir).key);
-  const signer: Signer = createCryptoSigner(keyPair.seed);
+  const counters = deps.counters ?? createCounters();
+  const configVersion = deps.configVersion ?? 0;
+  const filePollMs = deps.filePollMs ?? DEFAULT_FILE_POLL_MS;
+  const deviceKeys = createDeviceKeys(config.stateDir, { device: config.device });
+  // throws ERR_KEY_MISSING / ERR_KEY_PERMISSIONS / ERR_KEY_INVALID: the agent does not start
+  let keyPair: KeyPair = deviceKeys.load();
+  let signer: Signer = createCryptoSigner(keyPair.seed);
+  let keyTimer: ReturnType<typeof setTimeout> | undefined;
+  let rotating = false;
+  let keyErrorLogged = false;
   const since = Math.floor(deps.clock.now() / 1000);
   let state: AgentStatus['state'] = 'starting';
   let firstJournaled = false;
@@ -112,20 +153,31 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
     }),
   });
 
+  // Drops reported while the journal opens (corrupt records, quarantined
+  // segments) wait until the chain state is known: a gap notice needs its seq.
+  let chainKnown = false;
+  const earlyGaps: Array<() => void> = [];
+  const gaps = createGapLedger();
   journal.onDrop((notice) => {
     counters.inc('gaps.notices');
-    log.warn('journal full: dropped unsent batches', {
+    log.warn(notice.reason === 'journal-full' ? 'journal full: dropped unsent batches' : 'journal: unreadable batches skipped', {
       first: notice.first, last: notice.last, batches: notice.batches, readings: notice.readings, reason: notice.reason,
     });
-    enqueue(async () => {
-      const gap = encoder.encodeGap(notice.first, notice.last, notice.reason);
-      await journal.append({ seq: gap.seq, readings: 0, bytes: gap.bytes });
+    const emit = (): void => enqueue(async () => {
+      // the drop may have taken earlier, unsent gap notices with it: tell those ranges again
+      for (const range of gaps.dropped(notice, journal.committedSeq())) {
+        const gap = encoder.encodeGap(range.first, range.last, range.reason);
+        await journal.append({ seq: gap.seq, readings: 0, bytes: gap.bytes });
+        gaps.announced({ ...range, seq: gap.seq });
+      }
     });
+    if (chainKnown) emit(); else earlyGaps.push(emit);
   });
 
   const sources: Source[] = config.sources.map((sc) =>
     createSource(sc, { serial: deps.serial, clock: deps.clock, log, counters }));
 
+  // signer is read at each call: after a rollover, status and acks are signed by the new key
   const signStatus = (status: Record<string, unknown>): Uint8Array =>
     signSign1(signer, encodeCbor(status), 'application/tapwire-status+cbor');
 
@@ -143,15 +195,81 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
     key: config.uplink.key,
     username: config.uplink.username,
     passwordFile: config.uplink.passwordFile,
+    fileWatchMs: filePollMs,
     ...deps.uplinkOverrides,
   }, {
     journal,
     signStatus,
-    statusCounters: () => counters.snapshot(),
+    statusCounters: () => ({ ...counters.snapshot(), 'config.version': configVersion }),
     clock: deps.clock,
     log: log.child('uplink'),
     counters,
+    ...(deps.onConfigMessage ? { onConfigMessage: deps.onConfigMessage } : {}),
   });
+
+  async function publishAnnouncement(bytes: Uint8Array): Promise<void> {
+    if (!(await uplink.publishSigned('key', bytes, { retain: true }))) return; // again at the next connect
+    counters.inc('key.announcements_published');
+    if (deviceKeys.announced()) {
+      log.info('key announcement acknowledged by the broker: old device key removed', { file: deviceKeys.paths.old });
+    }
+  }
+  uplink.onConnect(() => {
+    // retained and idempotent: re-published at every connect until it is no longer the latest
+    const a = deviceKeys.announcement();
+    if (a) void publishAnnouncement(a);
+  });
+
+  /**
+   * `tapwire key rotate` leaves device.key.next; the rollover runs in the
+   * append chain, so no batch is being signed meanwhile, after a journal sync,
+   * so the rollover seq follows a durable batch (see agent/ota/device-key.ts).
+   */
+  function checkKeyRotation(): void {
+    if (state !== 'running' || rotating) return;
+    let next: KeyPair | undefined;
+    try {
+      next = deviceKeys.pendingNext(keyPair);
+      keyErrorLogged = false;
+    } catch (err) {
+      if (!keyErrorLogged) {
+        keyErrorLogged = true;
+        counters.inc('key.rotation_errors');
+        log.error('next device key unusable: not rotating', { file: deviceKeys.paths.next, cause: (err as Error).message });
+      }
+      return;
+    }
+    if (!next) return;
+    const nextPair = next;
+    rotating = true;
+    enqueue(async () => {
+      try {
+        await journal.sync();
+        const seq = encoder.state().seq + 1;
+        const oldKid = hex(signer.kid);
+        const announcement = deviceKeys.rollOver(signer, nextPair, seq);
+        keyPair = nextPair;
+        signer = createCryptoSigner(nextPair.seed);
+        encoder = createBatchEncoder(encoderOpts(), encoder.state());
+        counters.inc('key.rotations');
+        log.info('device key rotated', { old_kid: oldKid, new_kid: hex(signer.kid), from_seq: seq });
+        void publishAnnouncement(announcement);
+      } catch (err) {
+        counters.inc('key.rotation_errors');
+        log.error('device key rotation failed: still signing with the old key', { cause: (err as Error).message });
+      } finally {
+        rotating = false;
+      }
+    });
+  }
+
+  function scheduleKeyCheck(): void {
+    keyTimer = setTimeout(() => {
+      checkKeyRotation();
+      if (state === 'running') scheduleKeyCheck();
+    }, filePollMs);
+    keyTimer.unref();
+  }
 
   const statusDir = deps.statusDir ?? config.stateDir;
   let statusTimer: ReturnType<typeof setInterval> | undefined;
@@ -185,6 +303,9 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
       since,
       updated: Math.floor(deps.clock.now() / 1000),
       chain: { seq: encoder.state().seq },
+      config: { version: configVersion },
+      key: { kid: hex(signer.kid), oldKeyKept: existsSync(deviceKeys.paths.old) },
+      ...(deps.otaStatus ? { ota: deps.otaStatus() } : {}),
       counters: counters.snapshot(),
       sources: sourceHealth,
       uplink: uplink.state(),
@@ -193,10 +314,48 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
     };
   }
 
+  /** Gap notices journaled before a restart and not yet acknowledged go back into the ledger. */
+  async function recallPendingGaps(): Promise<void> {
+    let from = journal.committedSeq() + 1;
+    for (;;) {
+      const records = await journal.readFrom(from, 1000);
+      if (records.length === 0) return;
+      for (const rec of records) {
+        if (rec.readings !== 0) continue;
+        try {
+          const p = parseBatchPayload(decodeSign1(rec.bytes).payload);
+          if (p.gap) gaps.announced({ seq: rec.seq, first: p.gap[0], last: p.gap[1], reason: p.gap[2] });
+        } catch { /* not a gap notice we can read: nothing to recall */ }
+      }
+      from = records[records.length - 1]!.seq + 1;
+    }
+  }
+
+  function health(): AgentHealth {
+    const problems: string[] = [];
+    if (state !== 'running') problems.push(`agent ${state}`);
+    for (const s of sources) if (!s.health().open) problems.push(`source ${s.id} not open`);
+    const u = uplink.state();
+    if (!u.connected) problems.push(`uplink not connected${u.lastError ? ` (${u.lastError})` : ''}`);
+    return { ok: problems.length === 0, problems };
+  }
+
   return {
     counters,
-    publicKey: keyPair.publicKey,
+    get publicKey() { return keyPair.publicKey; },
     status,
+    health,
+    onConnect(listener) { uplink.onConnect(listener); },
+    async sendAck(ack) {
+      let bytes: Uint8Array;
+      try {
+        bytes = signSign1(signer, encodeCbor(ackPayload(ack)), ACK_CONTENT_TYPE);
+      } catch (err) {
+        log.error('cannot sign config ack', { cause: (err as Error).message });
+        return false;
+      }
+      return uplink.publishSigned('config/ack', bytes, { retain: false });
+    },
     async start() {
       mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
       mkdirSync(statusDir, { recursive: true });
@@ -204,6 +363,9 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
       const last = journal.last();
       if (last) chain = chainStateAfter(last.bytes);
       encoder = createBatchEncoder(encoderOpts(), chain);
+      await recallPendingGaps();
+      chainKnown = true;
+      for (const emit of earlyGaps.splice(0)) emit();
       log.info('journal open', {
         records: report.records, first_seq: report.firstSeq, last_seq: report.lastSeq,
         truncated_bytes: report.truncatedBytes, corrupt: report.corruptRecords,
@@ -222,12 +384,15 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
       writeStatus();
       statusTimer = setInterval(writeStatus, STATUS_WRITE_MS);
       statusTimer.unref();
-      log.info('agent running', { device: config.device, sources: sources.length, kid: Buffer.from(signer.kid).toString('hex') });
+      log.info('agent running', { device: config.device, sources: sources.length, kid: hex(signer.kid), config_version: configVersion });
+      checkKeyRotation();
+      scheduleKeyCheck();
       return report;
     },
     async stop() {
       state = 'stopping';
       if (statusTimer) clearInterval(statusTimer);
+      if (keyTimer) clearTimeout(keyTimer);
       await Promise.all(sources.map((s) => s.stop().catch(() => undefined)));
       batcher.flush();
       await appendChain;

@@ -2,10 +2,14 @@
 // for end-to-end tests: stop with SIGTERM, or kill -9 for crash tests.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import { generateKeyPair, writeKeyPair } from '../../agent/encode/keys.js';
+import { parseSegmentName, scanRecords, SEGMENT_HEADER_BYTES } from '../../agent/journal/format.js';
+import { createChainVerifier, type ChainSummary, type VerifyEvent } from '../../agent/verify/chain.js';
 import { waitFor } from '../helpers.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -63,4 +67,109 @@ export function prepareDevice(configPath: string, config: Record<string, unknown
   writeKeyPair(join(config.stateDir, 'device.key'), join(config.stateDir, 'device.pub'), pair);
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   return pair.publicKey;
+}
+
+// ── Agent-level fault tests (issue 4): the journal as it lies on disk, and a
+// cloud-side observer with a persistent session that keeps every batch's hash.
+
+/** One intact record of a segment file, found without recovery (nothing on disk is changed). */
+export interface DiskRecord { file: string; offset: number; frameBytes: number; seq: number; readings: number; bytes: Uint8Array }
+
+/** The journal directory of an agent's stateDir. */
+export function journalDir(stateDir: string): string {
+  return join(stateDir, 'journal');
+}
+
+/** Segment files of the journal in seq order (names only). */
+export function segmentFiles(stateDir: string): string[] {
+  const dir = journalDir(stateDir);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map((name) => ({ name, seq: parseSegmentName(name) }))
+    .filter((e): e is { name: string; seq: number } => e.seq !== undefined)
+    .sort((a, b) => a.seq - b.seq)
+    .map((e) => e.name);
+}
+
+/** Bytes of all segment files together: what journal.maxBytes bounds. Files vanishing meanwhile count 0. */
+export function segmentBytesOnDisk(stateDir: string): number {
+  let total = 0;
+  for (const name of segmentFiles(stateDir)) {
+    try { total += statSync(join(journalDir(stateDir), name)).size; } catch { /* deleted meanwhile */ }
+  }
+  return total;
+}
+
+/** Reads every segment file read-only and returns its intact records in file order (damage is skipped, not repaired). */
+export async function scanJournalFiles(stateDir: string): Promise<DiskRecord[]> {
+  const out: DiskRecord[] = [];
+  for (const file of segmentFiles(stateDir)) {
+    let data: Buffer;
+    try { data = readFileSync(join(journalDir(stateDir), file)); } catch { continue; }
+    if (data.length < SEGMENT_HEADER_BYTES) continue;
+    const read = async (p: number, n: number): Promise<Uint8Array> => data.subarray(p, Math.min(data.length, p + n));
+    for await (const item of scanRecords(read, SEGMENT_HEADER_BYTES, data.length)) {
+      if (item.kind !== 'record') continue;
+      out.push({ file, offset: item.offset, frameBytes: item.frameBytes, seq: item.seq, readings: item.readings, bytes: Uint8Array.from(item.payload) });
+    }
+  }
+  return out;
+}
+
+export const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+export interface CloudWatch {
+  /** Resolves once subscribed to the data topic. */
+  ready: Promise<void>;
+  /** Every verifier event, in arrival order. */
+  events: VerifyEvent[];
+  /** SHA-256 (hex) of the bytes first accepted for each seq (data batches and gap notices). */
+  hashes: Map<number, string>;
+  /** Values of the numeric reading `name` in first arrivals, in arrival order. */
+  values(name: string): number[];
+  summary(): ChainSummary;
+  connected(): boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * A cloud-side verifier on one device's data topic with a persistent session
+ * (clean: false, fixed client id, QoS 1): a broker with persistence keeps what
+ * arrives while the verifier is cut off, so a broker restart loses nothing.
+ */
+export function watchCloud(opts: { url: string; device: string; publicKey: Uint8Array; protocolVersion?: 4 | 5; clientId?: string; topicPrefix?: string }): CloudWatch {
+  const protocolVersion = opts.protocolVersion ?? 5;
+  const topic = `${opts.topicPrefix ?? 'tapwire'}/${opts.device}/data`;
+  const verifier = createChainVerifier({ device: opts.device, publicKeys: [opts.publicKey] });
+  const events: VerifyEvent[] = [];
+  const hashes = new Map<number, string>();
+  const client = mqtt.connect(opts.url, {
+    protocolVersion,
+    clientId: opts.clientId ?? `verifier-${opts.device}-${process.pid}-${Math.floor(Math.random() * 1e9)}`,
+    clean: false,
+    reconnectPeriod: 200,
+    connectTimeout: 5000,
+    ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: 3600 } } : {}),
+  });
+  const ready = new Promise<void>((resolve, reject) => {
+    client.once('connect', () => client.subscribe(topic, { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+  });
+  ready.catch(() => undefined);
+  client.on('error', () => undefined); // reconnects by itself; outages are the point
+  client.on('message', (t, payload) => {
+    if (t !== topic) return;
+    for (const e of verifier.accept(payload)) {
+      events.push(e);
+      if (e.kind === 'batch' || e.kind === 'gap') hashes.set(e.seq, sha256Hex(payload));
+    }
+  });
+  return {
+    ready,
+    events,
+    hashes,
+    values: (name) => events.flatMap((e) => (e.kind === 'batch' ? e.readings.filter((r) => r.name === name && r.v !== undefined).map((r) => r.v!) : [])),
+    summary: () => verifier.summary(),
+    connected: () => client.connected,
+    close: () => new Promise<void>((resolve) => { client.end(true, {}, () => resolve()); }),
+  };
 }
