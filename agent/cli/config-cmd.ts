@@ -72,7 +72,6 @@ async function sign(argv: string[]): Promise<number> {
 
 export const configCommand: Command = {
   name: 'config',
-  summary: 'schema, check, keygen, sign',
   usage,
   async run(argv) {
     const [sub, ...rest] = argv;

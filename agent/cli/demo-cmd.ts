@@ -20,7 +20,6 @@ Options:
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'simulated sensor + in-process broker + agent + verifier',
   usage,
   async run(argv) {
     const { values } = parse(argv, {

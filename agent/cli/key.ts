@@ -78,7 +78,6 @@ async function show(argv: string[]): Promise<number> {
 
 export const keyCommand: Command = {
   name: 'key',
-  summary: 'rotate the device signing key',
   usage,
   async run(argv) {
     const [sub, ...rest] = argv;

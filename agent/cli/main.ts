@@ -2,19 +2,23 @@
 // failures to the exit-code contract (0 ok, 1 runtime, 2 usage/config).
 // CommonJS-safe (bundled for Node SEA): no top-level await, no import.meta.
 
-import { configCommand } from './config-cmd.js';
-import { demoCommand } from './demo-cmd.js';
-import { keyCommand } from './key.js';
-import { provisionCommand } from './provision.js';
-import { runCommand } from './run.js';
-import { statusCommand } from './status.js';
 import { CliError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, wantsHelp, type Command } from './usage.js';
-import { verifyCommand } from './verify.js';
 
 declare const TAPWIRE_VERSION: string | undefined;
 const version = typeof TAPWIRE_VERSION === 'string' ? TAPWIRE_VERSION : 'dev';
 
-const commands: Command[] = [runCommand, provisionCommand, demoCommand, verifyCommand, configCommand, statusCommand, keyCommand];
+// Commands load on demand: `run` never initialises the demo's broker or the
+// verifier (less heap on the device), and `--help` starts fast.
+interface Entry { name: string; summary: string; load(): Promise<Command> }
+const commands: Entry[] = [
+  { name: 'run', summary: 'run the agent', load: () => import('./run.js').then((m) => m.runCommand) },
+  { name: 'provision', summary: 'create the device key and install operator keys', load: () => import('./provision.js').then((m) => m.provisionCommand) },
+  { name: 'demo', summary: 'simulated sensor + in-process broker + agent + verifier', load: () => import('./demo-cmd.js').then((m) => m.demoCommand) },
+  { name: 'verify', summary: 'subscribe, verify and print readings', load: () => import('./verify.js').then((m) => m.verifyCommand) },
+  { name: 'config', summary: 'schema, check, keygen, sign', load: () => import('./config-cmd.js').then((m) => m.configCommand) },
+  { name: 'status', summary: 'what the running agent is doing', load: () => import('./status.js').then((m) => m.statusCommand) },
+  { name: 'key', summary: 'rotate or show the device key', load: () => import('./key.js').then((m) => m.keyCommand) },
+];
 
 const help = `tapwire ${version} — outbound-only, read-only edge agent
 
@@ -33,13 +37,14 @@ export async function main(argv: string[]): Promise<number> {
     return name ? EXIT_OK : EXIT_USAGE;
   }
   if (name === '--version' || name === '-v') { process.stdout.write(version + '\n'); return EXIT_OK; }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     process.stderr.write(`tapwire: unknown command "${name}"\n\n${help}\n`);
     return EXIT_USAGE;
   }
-  if (wantsHelp(rest) && command.name !== 'config') { process.stdout.write(command.usage + '\n'); return EXIT_OK; }
   try {
+    const command = await entry.load();
+    if (wantsHelp(rest) && command.name !== 'config') { process.stdout.write(command.usage + '\n'); return EXIT_OK; }
     return await command.run(rest);
   } catch (err) {
     if (err instanceof CliError) {

@@ -25,7 +25,6 @@ Options:
 
 export const provisionCommand: Command = {
   name: 'provision',
-  summary: 'create the device key and install operator keys',
   usage,
   async run(argv) {
     const { values } = parse(argv, {

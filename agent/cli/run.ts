@@ -41,7 +41,6 @@ function positiveInt(value: string | undefined, name: string): number | undefine
 
 export const runCommand: Command = {
   name: 'run',
-  summary: 'run the agent',
   usage,
   async run(argv) {
     const { values } = parse(argv, {

@@ -37,7 +37,6 @@ export function formatStatus(s: AgentStatus, alive: boolean): string {
 
 export const statusCommand: Command = {
   name: 'status',
-  summary: 'what the running agent is doing',
   usage,
   async run(argv) {
     const { values } = parse(argv, { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } }, usage);

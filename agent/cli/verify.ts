@@ -54,7 +54,6 @@ export function formatSummary(s: ChainSummary): string {
 
 export const verifyCommand: Command = {
   name: 'verify',
-  summary: 'subscribe, verify and print readings',
   usage,
   async run(argv) {
     const { values } = parse(argv, {

@@ -105,6 +105,7 @@ export function createJournal(opts: JournalOptions, deps: JournalDeps): Journal 
   let durable = 0;
   let committed = 0;
   let persisted = -1; // committed seq as last written to the commit file; -1 = must write
+  let commitSynced = -1; // committed seq as last fsynced (on close)
   let unsynced = 0;
   let timer: Timer | undefined;
   let state: 'new' | 'opening' | 'open' | 'closed' = 'new';
@@ -463,7 +464,7 @@ export function createJournal(opts: JournalOptions, deps: JournalDeps): Journal 
     }
   }
 
-  /** fsync data (sealed segments, the active one, the directory), then the commit offset; then report durable. */
+  /** fsync data (sealed segments, the active one, the directory), write the commit offset; then report durable. */
   async function doSync(): Promise<void> {
     if (timer) { timer.cancel(); timer = undefined; }
     try {
@@ -484,15 +485,15 @@ export function createJournal(opts: JournalOptions, deps: JournalDeps): Journal 
       await d.handle.close();
     }
     if (active?.dirty) { await fsyncHandle(active.handle); active.dirty = false; }
-    // the commit file never gets a sync of its own: only here, next to a data fsync
+    // The commit offset is written next to each data fsync but not fsynced
+    // itself (only on close): SD wear. A power cut can only leave it older —
+    // its two slots keep the last complete value — and an older offset means
+    // resending acknowledged batches, which the cloud deduplicates. Never skip.
     if (committed !== persisted) {
       const seq = committed;
       const w = await commitFile.store(seq);
       st.bytesWritten += w.bytes;
       if (w.created) dirDirty = true;
-      await commitFile.sync();
-      st.fsyncs++;
-      counters.inc('journal.fsyncs');
       persisted = seq;
     }
     if (dirDirty) await fsyncDir();
@@ -622,6 +623,11 @@ export function createJournal(opts: JournalOptions, deps: JournalDeps): Journal 
         if (timer) { timer.cancel(); timer = undefined; }
         try {
           await doSync();
+          if (persisted !== commitSynced) { // a clean stop resends nothing
+            await commitFile.sync();
+            st.fsyncs++;
+            counters.inc('journal.fsyncs');
+          }
         } finally {
           state = 'closed';
           for (const d of sealedDirty) await d.handle.close().catch(() => undefined);
