@@ -1,11 +1,12 @@
 // `tapwire config schema | check <file> | keygen --out <file> | sign ...`
 
 import { readFileSync, writeFileSync } from 'node:fs';
-import { formatIssues, loadConfigFile, schemaJson } from '../config/load.js';
+import { formatIssues, loadConfigFile, schemaJson, validateConfig } from '../config/load.js';
 import { encodeCbor } from '../encode/cbor.js';
 import { signSign1 } from '../encode/cose.js';
 import { fingerprint, generateKeyPair, readPrivateKey, writeKeyPair } from '../encode/keys.js';
 import { createCryptoSigner } from '../encode/signer.js';
+import { CONFIG_CONTENT_TYPE, MAX_CONFIG_MESSAGE_BYTES } from '../ota/envelope.js';
 import { CliError, EXIT_OK, EXIT_USAGE, parse, requireOption, type Command } from './usage.js';
 
 const usage = `Usage: tapwire config <subcommand>
@@ -23,7 +24,6 @@ Subcommands:
 Options:
   -h, --help   this help`;
 
-const OTA_CONTENT_TYPE = 'application/tapwire-config+cbor';
 
 async function check(argv: string[]): Promise<number> {
   const { positionals } = parse(argv, {}, usage, true);
@@ -49,6 +49,18 @@ async function keygen(argv: string[]): Promise<number> {
   return EXIT_OK;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function parseJsonFile(file: string): unknown {
+  let text: string;
+  try { text = readFileSync(file, 'utf8'); } catch (err) {
+    throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  try { return JSON.parse(text) as unknown; } catch (err) {
+    throw new CliError(`${file} is not JSON: ${(err as Error).message} (tapwire config check ${file} shows where)`);
+  }
+}
+
 async function sign(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     key: { type: 'string' }, device: { type: 'string' }, version: { type: 'string' }, out: { type: 'string', short: 'o' },
@@ -59,11 +71,21 @@ async function sign(argv: string[]): Promise<number> {
   if (!Number.isSafeInteger(version) || version < 1) throw new CliError('--version must be an integer ≥ 1 (the local config runs as version 0)');
   const file = positionals[0];
   if (!file) throw new CliError(`config sign: missing <config.json>\n\n${usage}`);
-  const checked = loadConfigFile(file);
+  const raw = parseJsonFile(file);
+  // a fleet config (--device '*') may leave device and stateDir out: each agent fills in its own
+  const probe = device === '*' && isObject(raw)
+    ? { device: 'fleet-check', stateDir: '/var/lib/tapwire', ...raw }
+    : raw;
+  const checked = validateConfig(probe);
   if (!checked.ok) throw new CliError(`refusing to sign an invalid config\n${formatIssues(checked.issues, file)}`);
-  const raw = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  if (device !== '*' && isObject(raw) && raw.device !== device) {
+    throw new CliError(`refusing to sign: ${file} is for device ${JSON.stringify(raw.device)}, not ${JSON.stringify(device)}`);
+  }
   const signer = createCryptoSigner(readPrivateKey(keyFile).seed);
-  const bytes = signSign1(signer, encodeCbor({ v: 1, dev: device, version, config: raw }), OTA_CONTENT_TYPE);
+  const bytes = signSign1(signer, encodeCbor({ v: 1, dev: device, version, config: raw }), CONFIG_CONTENT_TYPE);
+  if (bytes.length > MAX_CONFIG_MESSAGE_BYTES) {
+    throw new CliError(`refusing to sign: the signed message would be ${bytes.length} bytes, agents accept at most ${MAX_CONFIG_MESSAGE_BYTES}`);
+  }
   if (values.out) writeFileSync(values.out, bytes);
   else process.stdout.write(bytes);
   process.stderr.write(`signed ${file} for device ${device} version ${version} with ${fingerprint(signer.publicKey)} (${bytes.length} bytes)\n`);

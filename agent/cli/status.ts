@@ -25,6 +25,7 @@ export function formatStatus(s: AgentStatus, alive: boolean): string {
   const lines = [
     `device     ${s.dev}  (pid ${s.pid}, ${alive ? s.state : 'NOT RUNNING'}, up since ${new Date(s.since * 1000).toISOString()}, status ${ago(s.updated)})`,
     `uplink     ${s.uplink.connected ? 'connected' : 'DISCONNECTED'}; published seq ${s.uplink.publishedSeq}, acked ${s.uplink.ackedSeq}, in flight ${s.uplink.inflight}, reconnects ${s.uplink.reconnects}${s.uplink.lastError ? `; last error: ${s.uplink.lastError}` : ''}`,
+    `config     version ${s.config?.version ?? 0}${s.config?.version ? ' (signed, over the air)' : ' (local file)'}; device key ${s.key?.kid ?? '?'}${s.key?.oldKeyKept ? ' (rollover announced, old key kept until acknowledged)' : ''}`,
     `journal    seq ${s.chain.seq}, durable ${s.journal.durableSeq}, committed ${s.journal.committedSeq}, ${s.journal.segments} segment(s), ${s.journal.diskBytes} bytes, dropped ${s.journal.droppedBatches} batch(es)`,
   ];
   for (const [id, h] of Object.entries(s.sources)) {

@@ -88,6 +88,10 @@ export const verifyCommand: Command = {
       ca: values.ca ? readFileSync(values.ca) : undefined,
       cert: values.cert ? readFileSync(values.cert) : undefined,
       key: values.key ? readFileSync(values.key) : undefined,
+      onKey: (k) => {
+        if (values.json) out(JSON.stringify(k));
+        else out(k.ok ? `key rollover: ${k.signedBy} → ${k.newKid} from seq ${k.seq} (signed by the old key)${k.duplicate ? ', seen before' : ''}` : `key announcement REJECTED: ${k.reason}`);
+      },
     }, (e) => {
       if (values.json) {
         if (e.kind === 'batch') for (const r of e.readings) out(JSON.stringify({ seq: e.seq, clk: e.clk, ...r }));

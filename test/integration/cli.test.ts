@@ -123,6 +123,29 @@ test('config schema prints a JSON Schema; config keygen writes an operator key p
   } finally { dir.remove(); }
 });
 
+test('config sign refuses an invalid config and a config for another device; signs a fleet config without device/stateDir', async () => {
+  const dir = tempDir();
+  try {
+    const key = join(dir.path, 'op.key');
+    assert.is((await runCli(['config', 'keygen', '--out', key])).code, 0);
+    const cfg = good(join(dir.path, 'state'));
+    const file = join(dir.path, 'c.json');
+    writeFileSync(file, JSON.stringify(cfg));
+    const other = await runCli(['config', 'sign', '--key', key, '--device', 'someone-else', '--version', '3', '--out', join(dir.path, 'x.cose'), file]);
+    assert.is(other.code, 2);
+    assert.match(other.stderr, 'someone-else');
+    writeFileSync(file, JSON.stringify({ ...cfg, batch: { maxRecords: 0 } }));
+    const invalid = await runCli(['config', 'sign', '--key', key, '--device', 'cli-1', '--version', '3', '--out', join(dir.path, 'x.cose'), file]);
+    assert.is(invalid.code, 2);
+    assert.match(invalid.stderr, 'batch.maxRecords');
+    const { device: _d, stateDir: _s, ...fleet } = cfg;
+    writeFileSync(file, JSON.stringify(fleet));
+    const ok = await runCli(['config', 'sign', '--key', key, '--device', '*', '--version', '3', '--out', join(dir.path, 'f.cose'), file]);
+    assert.is(ok.code, 0, ok.stderr);
+    assert.ok(statSync(join(dir.path, 'f.cose')).size > 100);
+  } finally { dir.remove(); }
+});
+
 test('demo runs on embedded defaults and verifies readings end to end (exit 0)', async () => {
   const r = await runCli(['demo', '--duration', '3', '--interval', '100'], { timeoutMs: 40_000 });
   assert.is(r.code, 0, r.stderr);
