@@ -7,9 +7,10 @@
 //   <key>.pub  64 hex chars of the raw 32-byte public key + "\n"
 
 import { randomBytes, createPrivateKey, createPublicKey } from 'node:crypto';
-import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, existsSync, fchmodSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, unlinkSync, writeSync, existsSync, fchmodSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createCryptoSigner, kidOf, privateKeyFromSeed, PKCS8_ED25519_PREFIX } from './signer.js';
+import { fsyncDir, writeFileAtomic } from '../../hal/atomic-file.js';
 
 export interface KeyPair { seed: Uint8Array; publicKey: Uint8Array }
 
@@ -59,36 +60,12 @@ export function writeKeyPair(keyPath: string, pubPath: string, pair: KeyPair): v
   }
   try {
     writeFileAtomic(pubPath, Buffer.from(pair.publicKey).toString('hex') + '\n', 0o644);
+    fsyncDir(dirname(pubPath));
   } catch (err) {
     unlinkSync(keyPath); // no key without its .pub: provisioning can simply be retried
     throw err;
   }
   fsyncDir(dirname(keyPath));
-}
-
-function writeFileAtomic(path: string, text: string, mode: number): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, mode);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  fsyncDir(dirname(path));
-}
-
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, constants.O_RDONLY);
-    fsyncSync(fd);
-  } catch {
-    // some filesystems refuse fsync on a directory; the data itself is synced
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
 }
 
 /** Reads a PKCS#8 PEM Ed25519 private key, refusing files others can access. */

@@ -19,12 +19,13 @@
 // A crash after 1 is finished by load() at the next start (same S: nothing was
 // signed with the new key yet, everything before S was durable).
 
-import { closeSync, constants, existsSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeSign1 } from '../encode/cose.js';
 import { readPrivateKey, type KeyPair } from '../encode/keys.js';
 import { kidOf, type Signer } from '../encode/signer.js';
 import { KEY_CONTENT_TYPE, parseKeyAnnouncement, signKeyAnnouncement } from './key-announcement.js';
+import { fsyncDir, writeFileAtomic } from '../../hal/atomic-file.js';
 
 export interface DeviceKeyPaths {
   key: string;
@@ -62,33 +63,6 @@ export interface DeviceKeys {
 
 const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, constants.O_RDONLY);
-    fsyncSync(fd);
-  } catch {
-    // some filesystems refuse fsync on a directory; the data itself is synced
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-function writeAtomic(path: string, data: Uint8Array | string, mode: number): void {
-  const tmp = `${path}.tmp`;
-  try { unlinkSync(tmp); } catch { /* none */ }
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-  try {
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
-    let done = 0;
-    while (done < buf.length) done += writeSync(fd, buf, done, buf.length - done);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
-
 export function createDeviceKeys(stateDir: string, opts: { device: string }): DeviceKeys {
   const paths = deviceKeyPaths(stateDir);
 
@@ -110,7 +84,7 @@ export function createDeviceKeys(stateDir: string, opts: { device: string }): De
     if (!existsSync(paths.old)) linkSync(paths.key, paths.old);
     fsyncDir(stateDir);
     renameSync(paths.next, paths.key);
-    writeAtomic(paths.pub, Buffer.from(next.publicKey).toString('hex') + '\n', 0o644);
+    writeFileAtomic(paths.pub, Buffer.from(next.publicKey).toString('hex') + '\n', 0o644);
     try { unlinkSync(paths.nextPub); } catch { /* optional */ }
     fsyncDir(stateDir);
   }
@@ -136,7 +110,7 @@ export function createDeviceKeys(stateDir: string, opts: { device: string }): De
     },
     rollOver(oldSigner, next, seq) {
       const bytes = signKeyAnnouncement(oldSigner, opts.device, next.publicKey, seq);
-      writeAtomic(paths.announcement, bytes, 0o644);
+      writeFileAtomic(paths.announcement, bytes, 0o644);
       fsyncDir(stateDir);
       finish(next);
       return bytes;

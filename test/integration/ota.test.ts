@@ -82,7 +82,7 @@ async function rig(): Promise<Rig> {
   };
 }
 
-const sign = (r: Rig, version: number, config: unknown, dev = DEV): Uint8Array => signConfig(operator, { dev, version, config });
+const sign = (_r: Rig, version: number, config: unknown, dev = DEV): Uint8Array => signConfig(operator, { dev, version, config });
 const otaState = (r: Rig): Record<string, unknown> => JSON.parse(readFileSync(join(r.stateDir, 'ota', 'state.json'), 'utf8')) as Record<string, unknown>;
 /** What decides which config runs and what is accepted (pendingAck comes and goes with ack delivery). */
 const runningState = (r: Rig): string => {

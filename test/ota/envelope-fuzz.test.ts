@@ -12,6 +12,7 @@ import { signSign1 } from '../../agent/encode/cose.js';
 import { fingerprint } from '../../agent/encode/keys.js';
 import { CONFIG_CONTENT_TYPE, verifyConfigMessage, type ConfigVerdict, type VerifyContext } from '../../agent/ota/envelope.js';
 import { operator, rawConfig, signConfig } from './fixtures.js';
+import { prng } from '../../agent/prng.js';
 
 const STATE = '/var/lib/tapwire-fuzz';
 const ctx: VerifyContext = {
@@ -19,16 +20,6 @@ const ctx: VerifyContext = {
   operatorKey: (kid) => (Buffer.from(kid).toString('hex') === fingerprint(operator.publicKey) ? operator.publicKey : undefined),
 };
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function check(bytes: Uint8Array): ConfigVerdict {
   let v: ConfigVerdict;

@@ -5,7 +5,6 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { join } from 'node:path';
 import { createSystemClock } from '../../hal/clock.js';
 import type { FileHandle, FileSystem } from '../../hal/file.js';
 import { createFileSystemDouble, type FileSystemDouble } from '../../hal/file-double.js';
