@@ -6,7 +6,8 @@ import { nodeFileSystem } from '../../hal/file-node.js';
 import { nodeSerial } from '../../hal/serial-node.js';
 import { createLogger } from '../log.js';
 import { createRuntime, DEFAULT_HEALTH_TIMEOUT_MS } from '../runtime.js';
-import { loadConfigOrExit } from './config-file.js';
+import { formatIssues } from '../config/load.js';
+import { loadLocalConfig, saveLastGood } from '../config/last-good.js';
 import { CliError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, parse, requireOption, type Command } from './usage.js';
 
 const usage = `Usage: tapwire run --config <file> [options]
@@ -22,6 +23,11 @@ connected) and otherwise rolls back; every attempt is answered, signed, on
 of the local file (version 0) from then on, also after a restart; to return to
 the local file, publish a newer signed config, or delete <stateDir>/ota/ and
 clear the retained config message (otherwise it is simply applied again).
+
+A bad config never bricks the device: the config file that last started the
+agent is kept as <stateDir>/local-config.last-good.json; if the file is later
+invalid, the agent logs every problem and runs that copy instead. With no
+good copy, an invalid config exits with code 2.
 
 Options:
   -c, --config <file>        config file (JSON; see \`tapwire config schema\`)
@@ -51,7 +57,17 @@ export const runCommand: Command = {
     const healthTimeoutMs = positiveInt(values['health-timeout'], 'health-timeout');
     const filePollMs = positiveInt(values['file-poll'], 'file-poll');
     const log = createLogger('agent');
-    const config = loadConfigOrExit(requireOption(values.config, 'config', usage), log);
+    const configPath = requireOption(values.config, 'config', usage);
+    const loaded = loadLocalConfig(configPath);
+    if (!loaded.ok) throw new CliError(`invalid config\n${formatIssues(loaded.issues, configPath)}`, EXIT_USAGE);
+    for (const w of loaded.warnings) log.warn(w.message, { path: w.path || undefined, file: configPath });
+    const config = loaded.config;
+    if (loaded.fallback) {
+      for (const line of formatIssues(loaded.fallback.issues, configPath).split('\n')) log.error(`invalid config: ${line}`);
+      log.error('config file is invalid: running the last good config instead (fix it, check with `tapwire config check`, restart)', {
+        file: configPath, last_good: loaded.fallback.path, problems: loaded.fallback.issues.length,
+      });
+    }
     const runtime = createRuntime({
       local: config,
       ...(healthTimeoutMs !== undefined ? { healthTimeoutMs } : {}),
@@ -65,6 +81,12 @@ export const runCommand: Command = {
     });
     try {
       await runtime.start();
+      if (loaded.fallback) runtime.counters.inc('config.local_invalid');
+      else {
+        try { saveLastGood(configPath, config.stateDir); } catch (e) {
+          log.warn('cannot keep a copy of the config as last good', { file: configPath, cause: (e as Error).message });
+        }
+      }
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ERR_KEY_MISSING' || code === 'ERR_KEY_PERMISSIONS' || code === 'ERR_KEY_INVALID') {

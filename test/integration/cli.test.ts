@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli } from '../peers/agent-process.js';
+import { runCli, startAgentProcess } from '../peers/agent-process.js';
 import { tempDir } from '../helpers.js';
 
 const good = (stateDir: string) => ({
@@ -105,6 +105,27 @@ test('provision creates a 0600 key and device.pub, prints the fingerprint, never
     const run = await runCli(['run', '--config', file]);
     assert.is(run.code, 2);
     assert.match(run.stderr, 'device.key');
+  } finally { dir.remove(); }
+});
+
+test('a config broken after a good start does not brick the device: run logs every problem and runs the last good copy', async () => {
+  const dir = tempDir();
+  try {
+    const stateDir = join(dir.path, 'state');
+    const file = join(dir.path, 'c.json');
+    const cfg = good(stateDir);
+    cfg.sources[0]!.port.path = join(dir.path, 'no-such-tty'); // the agent runs; the port is retried
+    writeFileSync(file, JSON.stringify(cfg));
+    assert.is((await runCli(['provision', '--config', file])).code, 0);
+    let agent = await startAgentProcess(file);
+    assert.is(await agent.stop(), 0);
+    assert.ok(existsSync(join(stateDir, 'local-config.last-good.json')), 'the good config was kept');
+
+    writeFileSync(file, JSON.stringify({ ...cfg, batch: { maxRecords: 'lots' } }));
+    agent = await startAgentProcess(file);
+    assert.match(agent.stderr(), 'batch.maxRecords');
+    assert.match(agent.stderr(), 'running the last good config');
+    assert.is(await agent.stop(), 0);
   } finally { dir.remove(); }
 });
 

@@ -1,0 +1,51 @@
+// A bad config never bricks the device: the local config file that last
+// started the agent is kept in the state dir, and when the file is later
+// found invalid (a typo during an edit), the agent runs the last good one and
+// says so loudly instead of staying down.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fsyncDir, writeFileAtomic } from '../../hal/atomic-file.js';
+import { loadConfigFile, type ConfigIssue, type LoadResult, type ResolvedConfig } from './load.js';
+
+const FILE = 'local-config.last-good.json';
+/** Where state lives when the broken file does not even say (the packaged default). */
+export const DEFAULT_STATE_DIR = '/var/lib/tapwire';
+
+export function lastGoodPath(stateDir: string): string {
+  return join(stateDir, FILE);
+}
+
+/** Keeps a copy of the config file that just started the agent (only when it changed). */
+export function saveLastGood(configPath: string, stateDir: string): void {
+  const text = readFileSync(configPath);
+  const target = lastGoodPath(stateDir);
+  if (existsSync(target) && readFileSync(target).equals(text)) return;
+  writeFileAtomic(target, text, 0o600);
+  fsyncDir(stateDir);
+}
+
+export type LocalConfig =
+  | { ok: true; config: ResolvedConfig; warnings: ConfigIssue[]; fallback?: { path: string; issues: ConfigIssue[] } }
+  | { ok: false; issues: ConfigIssue[] };
+
+/** The config file, or — when it is invalid — the last good copy from its state dir. */
+export function loadLocalConfig(configPath: string): LocalConfig {
+  const result: LoadResult = loadConfigFile(configPath);
+  if (result.ok) return result;
+  const stateDir = stateDirOf(configPath) ?? DEFAULT_STATE_DIR;
+  const path = lastGoodPath(stateDir);
+  if (!existsSync(path)) return result;
+  const saved = loadConfigFile(path);
+  if (!saved.ok) return result;
+  return { ok: true, config: saved.config, warnings: saved.warnings, fallback: { path, issues: result.issues } };
+}
+
+/** The stateDir a (possibly invalid) config file names, if it parses that far. */
+function stateDirOf(configPath: string): string | undefined {
+  try {
+    const raw = JSON.parse(readFileSync(configPath, 'utf8')) as unknown;
+    if (typeof raw === 'object' && raw !== null && 'stateDir' in raw && typeof raw.stateDir === 'string' && raw.stateDir) return raw.stateDir;
+  } catch { /* unreadable or not JSON */ }
+  return undefined;
+}
