@@ -3,7 +3,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, startAgentProcess } from '../peers/agent-process.js';
 import { tempDir } from '../helpers.js';
@@ -174,6 +174,18 @@ test('demo runs on embedded defaults and verifies readings end to end (exit 0)',
   assert.match(r.stdout, 'env:temp');
   assert.match(r.stdout, 'wx:wind_speed');
   assert.match(r.stdout, /chain complete/);
+});
+
+test('demo without socat falls back to an in-process simulated port and still verifies end to end', async () => {
+  // a PATH holding node and nothing else: no socat; the demo must say how to install it and carry on
+  const bin = tempDir();
+  try {
+    symlinkSync(process.execPath, join(bin.path, 'node'));
+    const r = await runCli(['demo', '--duration', '2', '--interval', '100'], { timeoutMs: 40_000, env: { PATH: bin.path } });
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stderr, 'apt-get install socat');
+    assert.match(r.stdout, /verified batch seq 1: \d+ readings, signature ok, chain ok/);
+  } finally { bin.remove(); }
 });
 
 test.run();
