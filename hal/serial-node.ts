@@ -83,7 +83,12 @@ function createPort(opts: PortOptions): SerialPort {
     get isOpen() { return port.isOpen; },
     open: () => new Promise<void>((resolve, reject) => {
       closing = false;
-      port.open((err) => (err ? reject(new Error(`cannot open ${opts.path}: ${err.message}`)) : resolve()));
+      port.open((err) => {
+        if (!err) { resolve(); return; }
+        // the binding says "Error: No such file or directory, cannot open <path>"
+        const why = err.message.replace(/^Error: /, '');
+        reject(new Error(why.includes(opts.path) ? why : `cannot open ${opts.path}: ${why}`));
+      });
     }),
     close: () => new Promise<void>((resolve) => {
       if (!port.isOpen) { resolve(); return; }

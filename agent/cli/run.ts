@@ -60,7 +60,8 @@ export const runCommand: Command = {
     const configPath = requireOption(values.config, 'config', usage);
     const loaded = loadLocalConfig(configPath);
     if (!loaded.ok) throw new CliError(`invalid config\n${formatIssues(loaded.issues, configPath)}`, EXIT_USAGE);
-    for (const w of loaded.warnings) log.warn(w.message, { path: w.path || undefined, file: configPath });
+    // the uplink warns about mqtt:// itself (for over-the-air configs too)
+    for (const w of loaded.warnings) if (w.code !== 'WARN_CONFIG_UNENCRYPTED') log.warn(w.message, { path: w.path || undefined, file: configPath });
     const config = loaded.config;
     if (loaded.fallback) {
       for (const line of formatIssues(loaded.fallback.issues, configPath).split('\n')) log.error(`invalid config: ${line}`);
