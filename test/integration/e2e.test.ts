@@ -5,6 +5,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSystemClock } from '../../hal/clock.js';
@@ -14,7 +15,7 @@ import { createJournal, type JournalRecord } from '../../agent/journal/journal.j
 import { silentLogger } from '../../agent/log.js';
 import type { VerifyEvent } from '../../agent/verify/chain.js';
 import { subscribeVerifier, type VerifierSession } from '../../agent/verify/subscribe.js';
-import { prepareDevice, startAgentProcess, type AgentProcess } from '../peers/agent-process.js';
+import { CLI, prepareDevice, startAgentProcess, type AgentProcess } from '../peers/agent-process.js';
 import { startAedes } from '../peers/aedes.js';
 import { startMosquitto } from '../peers/mosquitto.js';
 import { createPtyPair, type PtyPair } from '../peers/socat.js';
@@ -148,6 +149,36 @@ test('Mosquitto (MQTT 5): kill -9 and restart — seq continues, nothing journal
     // maxRecords 20 readings = 10 lines of two readings each
     assert.ok(lostBefore.length <= 10, `lost at most one batch window (10 lines), lost ${lostBefore.length}: ${lostBefore.join(',')}`);
   } finally {
+    if (agent) await agent.kill9();
+    await r.close();
+    await broker.close();
+  }
+});
+
+test('`tapwire verify` (the CLI, a separate process) prints every verified reading as JSON and exits 0 on a complete chain', async () => {
+  const broker = await startAedes();
+  const r = await rig(broker.url, 4);
+  let agent: AgentProcess | undefined;
+  const verify = spawn(process.execPath, ['--import', 'tsx', CLI, 'verify', '--url', broker.url, '--device', 'e2e-1',
+    '--pubkey', join(r.stateDir, 'device.pub'), '--json', '--count', '40', '--timeout', '30'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  verify.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  verify.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const exited = new Promise<number | null>((res) => verify.once('exit', (c) => res(c)));
+  try {
+    await waitFor(() => err.includes('subscribed'), 15_000, 'verify subscribed');
+    agent = await startAgentProcess(r.configPath);
+    for (let n = 1; n <= 20; n++) r.write(n);
+    const code = await exited;
+    assert.is(code, 0, err);
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { name?: string; v?: number; seq?: number; kind?: string; complete?: boolean });
+    const ns = lines.filter((l) => l.name === 'field:n').map((l) => l.v);
+    assert.equal(ns, Array.from({ length: 20 }, (_, i) => i + 1), 'every reading, in order');
+    const summary = lines.find((l) => l.kind === 'summary');
+    assert.ok(summary?.complete, 'summary says complete');
+  } finally {
+    verify.kill('SIGKILL');
     if (agent) await agent.kill9();
     await r.close();
     await broker.close();
