@@ -42,7 +42,12 @@ export async function createPtyPair(): Promise<PtyPair> {
     child.kill('SIGKILL');
     throw new Error(`${(err as Error).message}\n${stderr}`);
   }
+  // socat must not outlive us, even when we exit abnormally (an uncaught
+  // error, EPIPE on a closed stdout): 'exit' handlers run synchronously then.
+  const killOnExit = (): void => { child.kill('SIGKILL'); };
+  process.once('exit', killOnExit);
   const stop = async (): Promise<void> => {
+    process.off('exit', killOnExit);
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill('SIGTERM');
