@@ -158,8 +158,12 @@ test('Mosquitto stopped for 2 s during streaming, then back: every reading arriv
     const batches = eventsOf(r.cloud.events, 'batch').map((e) => e.seq);
     for (let i = 1; i < batches.length; i++) assert.ok(batches[i]! > batches[i - 1]!, `first arrivals in seq order: ${batches[i - 1]} then ${batches[i]}`);
     const dups = eventsOf(r.cloud.events, 'duplicate').map((e) => e.seq);
+    // Two QoS 1 legs can repeat a batch around the outage: the agent resends what the
+    // broker had not acknowledged (resendFrom .. +inflight), and the broker redelivers
+    // to the cloud's persistent session what the cloud's PUBACK did not reach before
+    // the broker stopped (the last few batches before resendFrom). Nothing else.
     for (const d of dups) {
-      assert.ok(d >= resendFrom && d < resendFrom + inflight, `duplicate seq ${d} was unacknowledged at the outage (resent from ${resendFrom})`);
+      assert.ok(d >= resendFrom - inflight && d < resendFrom + inflight, `duplicate seq ${d} is one of the batches in flight at the outage (agent resent from ${resendFrom})`);
     }
     const s = r.cloud.summary();
     assert.is(s.duplicates, dups.length, 'duplicates are removed by the verifier');
