@@ -80,40 +80,43 @@ export const runCommand: Command = {
       log,
       ...(process.env.RUNTIME_DIRECTORY ? { statusDir: process.env.RUNTIME_DIRECTORY } : {}),
     });
+    // Signals are caught from before the first start: a SIGTERM that arrives while
+    // the agent starts still ends in a flush and exit 0, never in a bare kill.
+    let exitCode = EXIT_OK;
+    let finish: () => void = () => undefined;
+    const finished = new Promise<void>((resolve) => { finish = resolve; });
+    const onSignal = (sig: NodeJS.Signals): void => {
+      log.info('signal received, stopping', { signal: sig });
+      finish();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
     try {
-      await runtime.start();
+      runtime.onFatal((err) => {
+        log.error('no agent can run: exiting', { cause: err.message });
+        exitCode = EXIT_RUNTIME;
+        finish();
+      });
+      try {
+        await runtime.start();
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ERR_KEY_MISSING' || code === 'ERR_KEY_PERMISSIONS' || code === 'ERR_KEY_INVALID') {
+          throw new CliError(`${(err as Error).message}\n(create the device key with: tapwire provision --config ${values.config})`, EXIT_USAGE);
+        }
+        throw err;
+      }
       if (loaded.fallback) runtime.counters.inc('config.local_invalid');
       else {
         try { saveLastGood(configPath, config.stateDir); } catch (e) {
           log.warn('cannot keep a copy of the config as last good', { file: configPath, cause: (e as Error).message });
         }
       }
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ERR_KEY_MISSING' || code === 'ERR_KEY_PERMISSIONS' || code === 'ERR_KEY_INVALID') {
-        throw new CliError(`${(err as Error).message}\n(create the device key with: tapwire provision --config ${values.config})`, EXIT_USAGE);
-      }
-      throw err;
+      await finished;
+    } finally {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
     }
-    let exitCode = EXIT_OK;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
-        resolve();
-      };
-      const onSignal = (sig: NodeJS.Signals): void => {
-        log.info('signal received, stopping', { signal: sig });
-        done();
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
-      runtime.onFatal((err) => {
-        log.error('no agent can run: exiting', { cause: err.message });
-        exitCode = EXIT_RUNTIME;
-        done();
-      });
-    });
     await runtime.stop();
     return exitCode;
   },

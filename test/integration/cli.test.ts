@@ -3,9 +3,10 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, startAgentProcess } from '../peers/agent-process.js';
+import { CLI, runCli, startAgentProcess } from '../peers/agent-process.js';
 import { tempDir } from '../helpers.js';
 
 const good = (stateDir: string) => ({
@@ -126,6 +127,29 @@ test('a config broken after a good start does not brick the device: run logs eve
     assert.match(agent.stderr(), 'batch.maxRecords');
     assert.match(agent.stderr(), 'running the last good config');
     assert.is(await agent.stop(), 0);
+  } finally { dir.remove(); }
+});
+
+test('SIGTERM while the agent is still starting ends in a clean stop, exit 0', async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir.path, 'c.json');
+    const cfg = good(join(dir.path, 'state'));
+    cfg.sources[0]!.port.path = join(dir.path, 'no-such-tty');
+    writeFileSync(file, JSON.stringify(cfg));
+    assert.is((await runCli(['provision', '--config', file])).code, 0);
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    let sent = false;
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      // the journal is open, the agent is not running yet
+      if (!sent && err.includes('journal open')) { sent = true; child.kill('SIGTERM'); }
+    });
+    const code = await new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
+    assert.ok(sent, 'the signal was sent during start-up');
+    assert.is(code, 0, err);
+    assert.match(err, 'signal received, stopping');
   } finally { dir.remove(); }
 });
 
