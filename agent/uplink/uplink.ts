@@ -27,25 +27,16 @@ import { statSync } from 'node:fs';
 import mqtt, { type IClientOptions, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Clock, Timer } from '../../hal/clock.js';
 import type { Counters } from '../counters.js';
+import type { Journal, JournalRecord } from '../journal/journal.js';
 import type { Logger } from '../log.js';
 import { createBackoff } from './backoff.js';
 import { readUplinkFiles } from './tls-files.js';
 
-/** One durable journal record (structurally the journal's JournalRecord). */
-export interface UplinkJournalRecord { seq: number; readings: number; bytes: Uint8Array }
+/** One durable journal record. */
+export type UplinkJournalRecord = JournalRecord;
 
-/**
- * The part of the journal the uplink uses; structurally equal to
- * `Pick<Journal, 'readFrom' | 'committedSeq' | 'commit' | 'durableSeq' | 'onDurable'>`.
- */
-export interface UplinkJournal {
-  /** Durable records with seq >= `seq`, ascending, at most `max`. */
-  readFrom(seq: number, max: number): Promise<UplinkJournalRecord[]>;
-  committedSeq(): number;
-  commit(seq: number): void;
-  durableSeq(): number;
-  onDurable(listener: (durableSeq: number) => void): void;
-}
+/** The part of the journal the uplink uses. */
+export type UplinkJournal = Pick<Journal, 'readFrom' | 'committedSeq' | 'commit' | 'durableSeq' | 'onDurable'>;
 
 export interface UplinkOptions {
   device: string;
