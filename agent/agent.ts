@@ -123,8 +123,8 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
     fsyncEveryRecords: config.journal.fsyncEveryRecords,
   }, { fs: deps.fs, clock: deps.clock, log: log.child('journal'), counters });
 
-  let chain: ChainState = { seq: 0, prev: new Uint8Array(32) };
-  let encoder = createBatchEncoder(encoderOpts(), chain);
+  // replaced in start() by the chain state after the last journaled batch
+  let encoder = createBatchEncoder(encoderOpts(), { seq: 0, prev: new Uint8Array(32) });
   function encoderOpts() {
     return { device: config.device, signer, clockSynced: () => deps.clock.synced(), nowMs: () => deps.clock.now() };
   }
@@ -361,17 +361,13 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
       mkdirSync(statusDir, { recursive: true });
       const report = await journal.open();
       const last = journal.last();
-      if (last) chain = chainStateAfter(last.bytes);
+      const chain: ChainState = last ? chainStateAfter(last.bytes) : encoder.state();
       encoder = createBatchEncoder(encoderOpts(), chain);
       await recallPendingGaps();
       chainKnown = true;
       for (const emit of earlyGaps.splice(0)) emit();
-      log.info('journal open', {
-        records: report.records, first_seq: report.firstSeq, last_seq: report.lastSeq,
-        truncated_bytes: report.truncatedBytes, corrupt: report.corruptRecords,
-        quarantined: report.quarantined.length, commit_fallback: report.commitFallback,
-        committed: journal.committedSeq(), next_seq: chain.seq + 1,
-      });
+      // the journal logged its own recovery report; this is what the chain resumes from
+      log.info('chain resumes', { next_seq: chain.seq + 1, committed: journal.committedSeq(), records: report.records });
       await uplink.start();
       const sink = (r: Reading): void => batcher.add(r);
       await Promise.all(sources.map(async (s) => {

@@ -53,7 +53,7 @@ export interface CrashIteration {
   /** Records on disk after the kill, and the newest seq. */
   diskRecords: number;
   diskLastSeq: number;
-  /** The seq the next run continued with (from its "journal open" log). */
+  /** The seq the next run continued with (from its "chain resumes" log). */
   nextSeq?: number;
 }
 
@@ -138,7 +138,7 @@ export async function runCrashSoak(opts: CrashSoakOptions): Promise<CrashSoakRes
   })();
 
   const nextSeqOf = (stderr: string): number | undefined => {
-    const m = /journal open .*next_seq=(\d+)/.exec(stderr);
+    const m = /chain resumes .*next_seq=(\d+)/.exec(stderr);
     return m ? Number(m[1]) : undefined;
   };
 
