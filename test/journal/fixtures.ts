@@ -15,6 +15,7 @@ import { nodeFileSystem } from '../../hal/file-node.js';
 import type { FileSystem } from '../../hal/file.js';
 import { tempDir } from '../helpers.js';
 import { prng } from '../../agent/prng.js';
+import { test } from 'uvu';
 export { prng };
 
 
@@ -88,4 +89,15 @@ export async function readAll(j: Journal): Promise<Array<{ seq: number; readings
 
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.from(a).equals(Buffer.from(b));
+}
+
+/** A test registrar for one environment: `[double] name`, with the env torn down afterwards. */
+export function envTest(makeEnv: () => Env): (name: string, fn: (env: Env) => Promise<void>) => void {
+  const envName = makeEnv().name;
+  return (name, fn) => {
+    test(`[${envName}] ${name}`, async () => {
+      const env = makeEnv();
+      try { await fn(env); } finally { env.teardown(); }
+    });
+  };
 }

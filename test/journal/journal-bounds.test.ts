@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { readdirSync, statSync } from 'node:fs';
 import { RECORD_HEADER_BYTES } from '../../agent/journal/format.js';
 import type { DropNotice } from '../../agent/journal/journal.js';
-import { ENVS, appendRange, openJournal, readAll, recordFor } from './fixtures.js';
+import { ENVS, appendRange, openJournal, readAll, recordFor, envTest } from './fixtures.js';
 import type { Env } from './fixtures.js';
 
 const BOUND = { maxBytes: 16 * 1024, segmentBytes: 4096 };
@@ -24,13 +24,7 @@ const readingsOf = (first: number, last: number): number => {
 };
 
 for (const makeEnv of ENVS) {
-  const envName = makeEnv().name;
-  const t = (name: string, fn: (env: Env) => Promise<void>): void => {
-    test(`[${envName}] ${name}`, async () => {
-      const env = makeEnv();
-      try { await fn(env); } finally { env.teardown(); }
-    });
-  };
+  const t = envTest(makeEnv);
 
   t('filling the bound drops the oldest segments, tells the exact unsent range, and stays within maxBytes', async (env) => {
     const o = await openJournal(env, BOUND);

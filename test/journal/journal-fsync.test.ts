@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { waitFor } from '../helpers.js';
-import { ENVS, appendRange, doubleEnv, openJournal, recordFor } from './fixtures.js';
+import { ENVS, appendRange, doubleEnv, openJournal, recordFor, envTest } from './fixtures.js';
 import type { Opened } from './fixtures.js';
 
 /** Appends one record to create the first segment and syncs it, so later counts start clean. */
@@ -15,13 +15,7 @@ async function primed(o: Opened): Promise<number> {
 }
 
 for (const makeEnv of ENVS) {
-  const envName = makeEnv().name;
-  const t = (name: string, fn: (env: ReturnType<typeof makeEnv>) => Promise<void>): void => {
-    test(`[${envName}] ${name}`, async () => {
-      const env = makeEnv();
-      try { await fn(env); } finally { env.teardown(); }
-    });
-  };
+  const t = envTest(makeEnv);
 
   t('N appends within one interval cost one fsync, and a record waits at most one interval', async (env) => {
     const o = await openJournal(env, { fsyncIntervalMs: 1000 });

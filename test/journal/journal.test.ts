@@ -2,16 +2,10 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ENVS, appendRange, equalBytes, openJournal, payloadFor, prng, readAll, recordFor } from './fixtures.js';
+import { ENVS, appendRange, equalBytes, openJournal, payloadFor, prng, readAll, recordFor, envTest } from './fixtures.js';
 
 for (const makeEnv of ENVS) {
-  const envName = makeEnv().name;
-  const t = (name: string, fn: (env: ReturnType<typeof makeEnv>) => Promise<void>): void => {
-    test(`[${envName}] ${name}`, async () => {
-      const env = makeEnv();
-      try { await fn(env); } finally { env.teardown(); }
-    });
-  };
+  const t = envTest(makeEnv);
 
   t('a fresh journal opens empty', async (env) => {
     const { j, report } = await openJournal(env);

@@ -12,6 +12,7 @@ import { ACK_CONTENT_TYPE, parseAckPayload, type Ack } from '../../agent/ota/ack
 import { CONFIG_CONTENT_TYPE } from '../../agent/ota/envelope.js';
 import { waitFor } from '../helpers.js';
 import { CLI } from '../peers/agent-process.js';
+import type { FileHandle, FileSystem } from '../../hal/file.js';
 
 export const operator = createCryptoSigner(new Uint8Array(32).fill(41));
 export const stranger = createCryptoSigner(new Uint8Array(32).fill(42));
@@ -79,5 +80,34 @@ export async function startRun(configPath: string, args: string[] = [], env: Nod
     waitLine: (re, timeoutMs = 15_000, from = 0) => waitFor(() => findLine(re, from), timeoutMs, `log line ${re}\n--- stderr:\n${err.slice(-3000)}`),
     async stop() { if (child.exitCode === null) child.kill('SIGTERM'); return exited; },
     async kill9() { if (child.exitCode === null) child.kill('SIGKILL'); await exited; },
+  };
+}
+
+/**
+ * Wraps a FileSystem and calls `onWrite(n)` before every operation that
+ * changes the disk (n counts them, on handles too): a test throws there to
+ * cut the power at operation n.
+ */
+export function onEveryWrite(inner: FileSystem, onWrite: (n: number) => void): { fs: FileSystem; ops(): number } {
+  let n = 0;
+  const step = (): void => { onWrite(++n); };
+  const h = (x: FileHandle): FileHandle => ({
+    path: x.path, size: () => x.size(), read: (p, l) => x.read(p, l), close: () => x.close(),
+    async append(d) { step(); return x.append(d); },
+    async write(p, d) { step(); return x.write(p, d); },
+    async truncate(l) { step(); return x.truncate(l); },
+    async sync() { step(); return x.sync(); },
+  });
+  return {
+    ops: () => n,
+    fs: {
+      async open(p, m) { if (m !== 'read') step(); return h(await inner.open(p, m)); },
+      readdir: (d) => inner.readdir(d),
+      stat: (p) => inner.stat(p),
+      async rename(a, b) { step(); return inner.rename(a, b); },
+      async unlink(p) { step(); return inner.unlink(p); },
+      async mkdir(p) { step(); return inner.mkdir(p); },
+      async syncDir(d) { step(); return inner.syncDir(d); },
+    },
   };
 }

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSystemClock } from '../../hal/clock.js';
-import type { FileHandle, FileSystem } from '../../hal/file.js';
+import type { FileSystem } from '../../hal/file.js';
 import { createFileSystemDouble, type FileSystemDouble } from '../../hal/file-double.js';
 import { nodeSerial } from '../../hal/serial-node.js';
 import type { Agent, AgentDeps, AgentHealth, AgentStatus } from '../../agent/agent.js';
@@ -18,7 +18,7 @@ import { createOtaStore } from '../../agent/ota/store.js';
 import { createRuntime, type Runtime } from '../../agent/runtime.js';
 import type { InboundMeta } from '../../agent/uplink/uplink.js';
 import { tempDir, waitFor } from '../helpers.js';
-import { operator, rawConfig, signConfig, stranger, trustOperators } from './fixtures.js';
+import { onEveryWrite, operator, rawConfig, signConfig, stranger, trustOperators } from './fixtures.js';
 
 interface FakeAgent extends Agent {
   config: ResolvedConfig;
@@ -298,30 +298,10 @@ test('at start: an applied config wins over the local file; an interrupted trial
 
 /** The file system as the old process sees it: operation `at` and everything after it fail (the power is gone). */
 function cutAt(inner: FileSystemDouble, at: number): { fs: FileSystem; ops(): number } {
-  let n = 0;
-  const step = (): void => {
-    if (++n === at) inner.crash({ torn: true, random: () => 0.5 });
+  return onEveryWrite(inner, (n) => {
+    if (n === at) inner.crash({ torn: true, random: () => 0.5 });
     if (n >= at) throw new Error('power cut');
-  };
-  const h = (x: FileHandle): FileHandle => ({
-    path: x.path, size: () => x.size(), read: (p, l) => x.read(p, l), close: () => x.close(),
-    async append(d) { step(); return x.append(d); },
-    async write(p, d) { step(); return x.write(p, d); },
-    async truncate(l) { step(); return x.truncate(l); },
-    async sync() { step(); return x.sync(); },
   });
-  return {
-    ops: () => n,
-    fs: {
-      async open(p, m) { if (m !== 'read') step(); return h(await inner.open(p, m)); },
-      readdir: (d) => inner.readdir(d),
-      stat: (p) => inner.stat(p),
-      async rename(a, b) { step(); return inner.rename(a, b); },
-      async unlink(p) { step(); return inner.unlink(p); },
-      async mkdir(p) { step(); return inner.mkdir(p); },
-      async syncDir(d) { step(); return inner.syncDir(d); },
-    },
-  };
 }
 
 test('a power cut at every file operation of an apply comes back on the old or the new config, never anything else', async () => {

@@ -4,7 +4,8 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { FileHandle, FileSystem } from '../../hal/file.js';
+import type { FileSystem } from '../../hal/file.js';
+import { onEveryWrite } from './fixtures.js';
 import { createFileSystemDouble, type FileSystemDouble } from '../../hal/file-double.js';
 import { createOtaStore, INITIAL_STATE, type OtaState, type StoredConfig } from '../../agent/ota/store.js';
 
@@ -18,30 +19,7 @@ class Crash extends Error {}
 
 /** Wraps a FileSystem so that operation number `at` (counting every call, on handles too) is a power cut. */
 function crashingAt(inner: FileSystem, at: number): { fs: FileSystem; ops(): number } {
-  let n = 0;
-  const step = (): void => { if (++n === at) throw new Crash(`power cut at operation ${at}`); };
-  const wrapHandle = (h: FileHandle): FileHandle => ({
-    path: h.path,
-    size: () => h.size(),
-    read: (p, l) => h.read(p, l),
-    async append(d) { step(); return h.append(d); },
-    async write(p, d) { step(); return h.write(p, d); },
-    async truncate(l) { step(); return h.truncate(l); },
-    async sync() { step(); return h.sync(); },
-    close: () => h.close(),
-  });
-  return {
-    ops: () => n,
-    fs: {
-      async open(p, m) { if (m !== 'read') step(); return wrapHandle(await inner.open(p, m)); },
-      readdir: (d) => inner.readdir(d),
-      stat: (p) => inner.stat(p),
-      async rename(a, b) { step(); return inner.rename(a, b); },
-      async unlink(p) { step(); return inner.unlink(p); },
-      async mkdir(p) { step(); return inner.mkdir(p); },
-      async syncDir(d) { step(); return inner.syncDir(d); },
-    },
-  };
+  return onEveryWrite(inner, (n) => { if (n === at) throw new Crash(`power cut at operation ${at}`); });
 }
 
 async function seeded(): Promise<FileSystemDouble> {
