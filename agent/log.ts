@@ -24,7 +24,7 @@ function formatValue(v: string | number | boolean): string {
   return /[\s"=]/.test(s) || s === '' ? JSON.stringify(s) : s;
 }
 
-export function formatFields(fields: Fields | undefined): string {
+function formatFields(fields: Fields | undefined): string {
   if (!fields) return '';
   let out = '';
   for (const [k, v] of Object.entries(fields)) {

@@ -10,9 +10,9 @@ import { loadConfigFile, type ConfigIssue, type LoadResult, type ResolvedConfig 
 
 const FILE = 'local-config.last-good.json';
 /** Where state lives when the broken file does not even say (the packaged default). */
-export const DEFAULT_STATE_DIR = '/var/lib/tapwire';
+const DEFAULT_STATE_DIR = '/var/lib/tapwire';
 
-export function lastGoodPath(stateDir: string): string {
+function lastGoodPath(stateDir: string): string {
   return join(stateDir, FILE);
 }
 

@@ -18,7 +18,7 @@ import type { SerialFactory } from '../../hal/serial.js';
 import { createAgent, keyPaths } from '../agent.js';
 import { validateConfig } from '../config/load.js';
 import { generateKeyPair, writeKeyPair } from '../encode/keys.js';
-import { createLogger, type Logger } from '../log.js';
+import type { Logger } from '../log.js';
 import type { VerifyEvent } from '../verify/chain.js';
 import { subscribeVerifier, type StatusEvent } from '../verify/subscribe.js';
 import { createPtyPair, socatAvailable, type PtyPair } from './pty.js';
@@ -167,8 +167,4 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const text = `demo: ${batches} batches, ${readings} readings verified; ${summary.complete ? 'chain complete' : 'chain INCOMPLETE'}`;
   print(text);
   return { readings, batches, complete: summary.complete, summary: text };
-}
-
-export function demoLogger(): Logger {
-  return createLogger('demo');
 }
