@@ -49,7 +49,7 @@ export function sourcesAnswer(status: AgentStatus, sources: SourceView[], readin
   const rows = sources.map((s) => {
     const h = status.sources[s.id];
     const state = !h ? 'error: not running' : h.open ? 'ok' : `error: ${h.error ? escapeShort(h.error, 70) : 'port not open'}`;
-    return [s.id, s.type, escapeShort(s.port, 40), state, String(readings(s.id)), String(sourceErrors(status.counters, s.id)), ago(h?.lastReadingAt, nowMs)];
+    return [s.id, s.type, escapeShort(s.port, 64), state, String(readings(s.id)), String(sourceErrors(status.counters, s.id)), ago(h?.lastReadingAt, nowMs)];
   });
   if (rows.length === 0) return ['no sources'];
   return table(['name', 'type', 'port', 'state', 'readings', 'errors', 'last reading'], rows, new Set([4, 5]));
