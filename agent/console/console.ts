@@ -55,7 +55,8 @@ export function createConsole(deps: ConsoleDeps): ConsolePart {
   let session: TerminalSession | undefined;
   let monitor: Monitor | undefined;
   let lastInputAt = -Infinity;
-  let queued = 0;
+  let queued = 0; // bytes handed to the port and not yet written, this session
+  let generation = 0; // a write still pending on a port that went away counts no more
   let droppedOutput = 0;
   let ignoredLines = 0;
   let floodTold = false;
@@ -68,7 +69,8 @@ export function createConsole(deps: ConsoleDeps): ConsolePart {
       return;
     }
     queued += bytes.length;
-    port.write(bytes).catch(() => undefined).finally(() => { queued -= bytes.length; });
+    const gen = generation;
+    port.write(bytes).catch(() => undefined).finally(() => { if (gen === generation) queued -= bytes.length; });
   }
 
   function say(lines: string[]): void {
@@ -133,6 +135,8 @@ export function createConsole(deps: ConsoleDeps): ConsolePart {
 
   function openSession(): void {
     closeSession();
+    generation++;
+    queued = 0;
     lastInputAt = -Infinity;
     session = createTerminalSession({ prompt, write, onLine, onInterrupt: () => session?.prompt() });
     say([`Tapwire console on ${views.device} (read-only diagnostics). Type help.`]);

@@ -195,4 +195,24 @@ test('output that cannot reach the port is bounded, not queued without end', asy
   await s.part.stop();
 });
 
+test('writes stuck on a port that went away do not hold back the next session', async () => {
+  const s = await setup();
+  await s.part.start();
+  const realWrite = s.port.write.bind(s.port);
+  s.port.write = () => new Promise<void>(() => undefined); // never drains, never fails
+  for (let i = 0; i < 50; i++) s.views.ring.push(`info agent ${'z'.repeat(380)} ${i}`);
+  for (let i = 0; i < 10; i++) s.type('log 50\r');
+  await waitFor(() => s.counters.get('console.output_dropped_bytes') > 0, 3000, 'the output bound reached');
+  s.port.unplug();
+  s.port.write = realWrite;
+  await s.clock.advance(1000);
+  assert.ok(s.port.isOpen, 'plugged back in');
+  const dropped = s.counters.get('console.output_dropped_bytes');
+  await s.clock.advance(10_000); // the command budget refills
+  const a = await s.ask('log 50');
+  assert.ok(a.includes(` 0\r\n`) && a.includes(` 49\r\n`), 'the whole answer arrives in the new session');
+  assert.is(s.counters.get('console.output_dropped_bytes'), dropped, 'nothing of it was dropped');
+  await s.part.stop();
+});
+
 test.run();
