@@ -26,6 +26,9 @@ import type { Reading } from './reading.js';
 import { createSource } from './sources/registry.js';
 import type { Source } from './sources/source.js';
 import { createUplink, type InboundMeta, type Uplink, type UplinkOptions } from './uplink/uplink.js';
+import { createAgentObservers, type AgentObservers } from './console/observers.js';
+import { createPendingLedger, type PendingSummary } from './console/pending-ledger.js';
+import { AGENT_VERSION } from './version.js';
 
 export interface AgentDeps {
   serial: SerialFactory;
@@ -46,6 +49,8 @@ export interface AgentDeps {
   onConfigMessage?(payload: Uint8Array, meta: InboundMeta): void;
   /** How often device.key.next and the TLS/password files are checked for changes; default 5000 ms. */
   filePollMs?: number;
+  /** Console (issue 14): port tap and last values, shared across config changes; default a fresh set. */
+  observers?: AgentObservers;
 }
 
 export interface AgentHealth {
@@ -67,10 +72,18 @@ export interface AgentStatus {
   key: { kid: string; oldKeyKept: boolean };
   ota?: Record<string, unknown>;
   counters: Record<string, number>;
-  sources: Record<string, { open: boolean; lastReadingAt?: number; detail?: Record<string, unknown> }>;
+  sources: Record<string, { open: boolean; lastReadingAt?: number; detail?: Record<string, unknown>; error?: string }>;
   uplink: ReturnType<Uplink['state']>;
   journal: ReturnType<Journal['stats']>;
   pendingReadings: number;
+  // for the console's answers and `tapwire status` (issue 14)
+  version: string;
+  /** Unix seconds the process started (`since` is when this Agent, i.e. this config, started). */
+  started: number;
+  clock: 'sync' | 'free';
+  /** Batches in the journal not yet acknowledged by the broker, and the journal's bound. */
+  pending: PendingSummary;
+  journalMaxBytes: number;
 }
 
 export interface Agent {
@@ -87,6 +100,8 @@ export interface Agent {
   readonly counters: Counters;
   /** The current device public key (changes on rollover). */
   readonly publicKey: Uint8Array;
+  /** The config this Agent runs (read by the console's views, issue 14). */
+  readonly config: ResolvedConfig;
 }
 
 const STATUS_WRITE_MS = 5000;
@@ -114,6 +129,9 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
   const since = Math.floor(deps.clock.now() / 1000);
   let state: AgentStatus['state'] = 'starting';
   let firstJournaled = false;
+  // console (issue 14): what the sources' ports receive, the last values, what waits for the broker
+  const observers = deps.observers ?? createAgentObservers(deps.serial);
+  const pending = createPendingLedger();
 
   const journal = createJournal({
     dir: join(config.stateDir, 'journal'),
@@ -144,6 +162,7 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
     onBatch: (readings: Reading[]) => enqueue(async () => {
       const batch = encoder.encodeReadings(readings);
       await journal.append({ seq: batch.seq, readings: batch.readings, bytes: batch.bytes });
+      pending.add(batch.seq, batch.bytes.length, deps.clock.now());
       counters.inc('batches.signed');
       counters.inc('readings.journaled', batch.readings);
       if (!firstJournaled) {
@@ -159,6 +178,7 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
   const earlyGaps: Array<() => void> = [];
   const gaps = createGapLedger();
   journal.onDrop((notice) => {
+    pending.dropped(notice.first, notice.last);
     counters.inc('gaps.notices');
     log.warn(notice.reason === 'journal-full' ? 'journal full: dropped unsent batches' : 'journal: unreadable batches skipped', {
       first: notice.first, last: notice.last, batches: notice.batches, readings: notice.readings, reason: notice.reason,
@@ -168,6 +188,7 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
       for (const range of gaps.dropped(notice, journal.committedSeq())) {
         const gap = encoder.encodeGap(range.first, range.last, range.reason);
         await journal.append({ seq: gap.seq, readings: 0, bytes: gap.bytes });
+        pending.add(gap.seq, gap.bytes.length, deps.clock.now());
         gaps.announced({ ...range, seq: gap.seq });
       }
     });
@@ -175,7 +196,7 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
   });
 
   const sources: Source[] = config.sources.map((sc) =>
-    createSource(sc, { serial: deps.serial, clock: deps.clock, log, counters }));
+    createSource(sc, { serial: observers.ports.serial, clock: deps.clock, log, counters }));
 
   // signer is read at each call: after a rollover, status and acks are signed by the new key
   const signStatus = (status: Record<string, unknown>): Uint8Array =>
@@ -294,7 +315,11 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
 
   function status(): AgentStatus {
     const sourceHealth: AgentStatus['sources'] = {};
-    for (const s of sources) sourceHealth[s.id] = s.health();
+    sources.forEach((s, i) => {
+      const h = s.health();
+      const error = h.open ? undefined : observers.ports.error(config.sources[i]!.port.path);
+      sourceHealth[s.id] = error === undefined ? h : { ...h, error };
+    });
     return {
       v: 1,
       dev: config.device,
@@ -311,6 +336,11 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
       uplink: uplink.state(),
       journal: journal.stats(),
       pendingReadings: batcher.pending(),
+      version: AGENT_VERSION,
+      started: Math.floor((deps.clock.now() - process.uptime() * 1000) / 1000),
+      clock: deps.clock.synced() ? 'sync' : 'free',
+      pending: pending.summary(journal.committedSeq()),
+      journalMaxBytes: config.journal.maxBytes,
     };
   }
 
@@ -321,6 +351,7 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
       const records = await journal.readFrom(from, 1000);
       if (records.length === 0) return;
       for (const rec of records) {
+        pending.add(rec.seq, rec.bytes.length); // journaled before this start: its time is not known
         if (rec.readings !== 0) continue;
         try {
           const p = parseBatchPayload(decodeSign1(rec.bytes).payload);
@@ -342,6 +373,7 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
 
   return {
     counters,
+    config,
     get publicKey() { return keyPair.publicKey; },
     status,
     health,
@@ -369,7 +401,7 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
       // the journal logged its own recovery report; this is what the chain resumes from
       log.info('chain resumes', { next_seq: chain.seq + 1, committed: journal.committedSeq(), records: report.records });
       await uplink.start();
-      const sink = (r: Reading): void => batcher.add(r);
+      const sink = (r: Reading): void => { batcher.add(r); observers.values.record(r); };
       await Promise.all(sources.map(async (s) => {
         try { await s.start(sink); } catch (err) {
           counters.inc(`source.${s.id}.start_errors`);

@@ -38,6 +38,9 @@ import { verifyConfigMessage, type AcceptedConfig } from './ota/envelope.js';
 import { loadOperatorKeys } from './ota/operators.js';
 import { createOtaStore, type OtaState, type PendingAck } from './ota/store.js';
 import type { InboundMeta } from './uplink/uplink.js';
+import type { LogRing } from './console/log-ring.js';
+import { createAgentObservers } from './console/observers.js';
+import { consolePartFor } from './console/part.js';
 
 export interface RuntimeOptions {
   /** The local config file's content: version 0. */
@@ -56,6 +59,8 @@ export interface RuntimeDeps {
   statusDir?: string;
   /** Builds an Agent; default the real createAgent (unit tests pass doubles). */
   createAgent?: (config: ResolvedConfig, deps: AgentDeps) => Agent;
+  /** The last log lines, for the console's `log` (issue 14). */
+  logRing?: LogRing;
 }
 
 export interface Runtime {
@@ -105,6 +110,13 @@ export function createRuntime(opts: RuntimeOptions, deps: RuntimeDeps): Runtime 
   let flushing = false;
   let wake: (() => void) | undefined;
   const fatalListeners: Array<(err: Error) => void> = [];
+  // Console (issue 14): one for the process, from the local file only, living across
+  // config swaps (it shows whichever Agent runs; between two it says so).
+  const observers = createAgentObservers(deps.serial);
+  const consolePart = consolePartFor(local, {
+    serial: deps.serial, clock: deps.clock, log: deps.log, counters, agent: () => current, observers,
+    ...(deps.logRing ? { logRing: deps.logRing } : {}),
+  });
 
   function remember(h: string): void {
     seen.push(h);
@@ -166,6 +178,7 @@ export function createRuntime(opts: RuntimeOptions, deps: RuntimeDeps): Runtime 
       otaStatus: () => ({ ...state, ...(applying !== undefined ? { applying } : {}) }),
       onConfigMessage: onMessage,
       ...(opts.filePollMs !== undefined ? { filePollMs: opts.filePollMs } : {}),
+      observers,
     });
     agent.onConnect(() => { void flushAcks(); });
     current = agent;
@@ -262,6 +275,7 @@ export function createRuntime(opts: RuntimeOptions, deps: RuntimeDeps): Runtime 
     const verdict = verifyConfigMessage(m.bytes, {
       device: local.device, stateDir: local.stateDir, running: state.current, highest: state.highest,
       operatorKey: (kid) => operators.get(hex(kid)),
+      console: local.console, // the console comes from the local file only (issue 14)
     });
     const msg = hex(m.hash).slice(0, 16);
     if (!verdict.ok) {
@@ -396,9 +410,11 @@ export function createRuntime(opts: RuntimeOptions, deps: RuntimeDeps): Runtime 
       const { config, version } = await pickAtStart();
       await store.prune([state.current, state.good]).catch(() => undefined);
       await runAgent(config, version);
+      await consolePart?.start();
     },
     async stop() {
       stopping = true;
+      await consolePart?.stop();
       wake?.();
       if (worker) await worker;
       await stopAgent();

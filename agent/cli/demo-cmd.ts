@@ -1,6 +1,7 @@
 // `tapwire demo`: simulated sensor + in-process broker + agent + verifier.
 
 import { runDemo } from '../demo/demo.js';
+import { createLogRing, writeAndKeep } from '../console/log-ring.js';
 import { createLogger } from '../log.js';
 import { CliError, EXIT_OK, EXIT_RUNTIME, parse, type Command } from './usage.js';
 
@@ -9,7 +10,8 @@ const usage = `Usage: tapwire demo [--duration <s>] [--simulated-port]
 Runs everything on embedded defaults: an in-process MQTT broker (aedes, on
 127.0.0.1 only), a simulated weather station writing NMEA and key=value
 lines into real serial ptys (socat), the agent, and the verifier printing
-every verified reading live. Ctrl-C stops it cleanly.
+every verified reading live. With socat it also opens the local console on a
+pty and prints how to attach (\`screen <pty> 115200\`). Ctrl-C stops it cleanly.
 
 Options:
       --duration <s>     stop after s seconds
@@ -30,12 +32,14 @@ export const demoCommand: Command = {
     const intervalMs = values.interval === undefined ? undefined : Number(values.interval);
     if (durationS !== undefined && !(durationS > 0)) throw new CliError('--duration must be a positive number of seconds');
     if (intervalMs !== undefined && !(intervalMs >= 10)) throw new CliError('--interval must be ≥ 10 ms');
+    const logRing = createLogRing();
     const result = await runDemo({
       durationS, intervalMs,
       stateDir: values['state-dir'],
       simulatedPort: values['simulated-port'],
       print: (l) => process.stdout.write(l + '\n'),
-      log: createLogger('demo'),
+      log: createLogger('demo', { write: writeAndKeep(logRing) }),
+      logRing,
     });
     return result.complete && result.readings > 0 ? EXIT_OK : EXIT_RUNTIME;
   },

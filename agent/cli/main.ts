@@ -2,10 +2,8 @@
 // failures to the exit-code contract (0 ok, 1 runtime, 2 usage/config).
 // CommonJS-safe (bundled for Node SEA): no top-level await, no import.meta.
 
+import { AGENT_VERSION as version } from '../version.js';
 import { CliError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, wantsHelp, type Command } from './usage.js';
-
-declare const TAPWIRE_VERSION: string | undefined;
-const version = typeof TAPWIRE_VERSION === 'string' ? TAPWIRE_VERSION : 'dev';
 
 // Commands load on demand: `run` never initialises the demo's broker or the
 // verifier (less heap on the device), and `--help` starts fast.

@@ -5,6 +5,7 @@ import { createSystemClock } from '../../hal/clock.js';
 import { nodeFileSystem } from '../../hal/file-node.js';
 import { nodeSerial } from '../../hal/serial-node.js';
 import { createLogger } from '../log.js';
+import { createLogRing, writeAndKeep } from '../console/log-ring.js';
 import { createRuntime, DEFAULT_HEALTH_TIMEOUT_MS } from '../runtime.js';
 import { formatIssues } from '../config/load.js';
 import { loadLocalConfig, saveLastGood } from '../config/last-good.js';
@@ -56,7 +57,8 @@ export const runCommand: Command = {
     }, usage);
     const healthTimeoutMs = positiveInt(values['health-timeout'], 'health-timeout');
     const filePollMs = positiveInt(values['file-poll'], 'file-poll');
-    const log = createLogger('agent');
+    const logRing = createLogRing(); // the console's `log` (issue 14)
+    const log = createLogger('agent', { write: writeAndKeep(logRing) });
     const configPath = requireOption(values.config, 'config', usage);
     const loaded = loadLocalConfig(configPath);
     if (!loaded.ok) throw new CliError(`invalid config\n${formatIssues(loaded.issues, configPath)}`, EXIT_USAGE);
@@ -78,6 +80,7 @@ export const runCommand: Command = {
       clock: createSystemClock(config.clock),
       fs: nodeFileSystem,
       log,
+      logRing,
       ...(process.env.RUNTIME_DIRECTORY ? { statusDir: process.env.RUNTIME_DIRECTORY } : {}),
     });
     // Signals are caught from before the first start: a SIGTERM that arrives while

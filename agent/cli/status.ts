@@ -4,12 +4,15 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentStatus } from '../agent.js';
+import { duration } from '../console/format.js';
+import { bufferAnswer, statusAnswer, uplinkAnswer } from '../console/status-answers.js';
 import { loadConfigOrExit } from './config-file.js';
 import { EXIT_OK, EXIT_RUNTIME, parse, requireOption, type Command } from './usage.js';
 
 const usage = `Usage: tapwire status --config <file> [--json]
 
-Shows what the running agent is doing: sources, uplink, journal, counters.
+Shows what the running agent is doing, from the status file it rewrites every
+5 s: the same status, buffer and uplink answers as the local console.
 
 Options:
   -c, --config <file>   config file of the agent
@@ -20,20 +23,18 @@ function processAlive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
 }
 
-export function formatStatus(s: AgentStatus, alive: boolean): string {
-  const ago = (t?: number): string => (t === undefined ? 'never' : `${Math.max(0, Math.round(Date.now() / 1000 - t))} s ago`);
-  const lines = [
-    `device     ${s.dev}  (pid ${s.pid}, ${alive ? s.state : 'NOT RUNNING'}, up since ${new Date(s.since * 1000).toISOString()}, status ${ago(s.updated)})`,
-    `uplink     ${s.uplink.connected ? 'connected' : 'DISCONNECTED'}; published seq ${s.uplink.publishedSeq}, acked ${s.uplink.ackedSeq}, in flight ${s.uplink.inflight}, reconnects ${s.uplink.reconnects}${s.uplink.lastError ? `; last error: ${s.uplink.lastError}` : ''}`,
-    `config     version ${s.config?.version ?? 0}${s.config?.version ? ' (signed, over the air)' : ' (local file)'}; device key ${s.key?.kid ?? '?'}${s.key?.oldKeyKept ? ' (rollover announced, old key kept until acknowledged)' : ''}`,
-    `journal    seq ${s.chain.seq}, durable ${s.journal.durableSeq}, committed ${s.journal.committedSeq}, ${s.journal.segments} segment(s), ${s.journal.diskBytes} bytes, dropped ${s.journal.droppedBatches} batch(es)`,
-  ];
-  for (const [id, h] of Object.entries(s.sources)) {
-    lines.push(`source     ${id}: ${h.open ? 'open' : 'CLOSED'}, last reading ${h.lastReadingAt ? ago(h.lastReadingAt / 1000) : 'never'}`);
-  }
-  const counters = Object.entries(s.counters);
-  if (counters.length) lines.push('counters   ' + counters.map(([k, v]) => `${k}=${v}`).join(' '));
-  return lines.join('\n');
+/**
+ * The console's `status`, `buffer` and `uplink` answers (one home:
+ * agent/console/status-answers.ts), from the status file, with where it came from and how old it is.
+ */
+export function formatStatus(s: AgentStatus, alive: boolean, file: string, nowMs: number): string {
+  const age = duration(nowMs - s.updated * 1000);
+  return [
+    `${file}: written ${age} ago by pid ${s.pid} (${alive ? s.state : 'NOT RUNNING'})`,
+    '', '== status', ...statusAnswer(s, nowMs),
+    '', '== buffer', ...bufferAnswer(s, nowMs),
+    '', '== uplink', ...uplinkAnswer(s, nowMs),
+  ].join('\n');
 }
 
 export const statusCommand: Command = {
@@ -54,7 +55,7 @@ export const statusCommand: Command = {
     }
     const status = JSON.parse(readFileSync(file, 'utf8')) as AgentStatus;
     const alive = processAlive(status.pid) && status.state !== 'stopping';
-    process.stdout.write((values.json ? JSON.stringify(status, null, 2) : formatStatus(status, alive)) + '\n');
+    process.stdout.write((values.json ? JSON.stringify(status, null, 2) : formatStatus(status, alive, file, Date.now())) + '\n');
     return alive ? EXIT_OK : EXIT_RUNTIME;
   },
 };

@@ -12,6 +12,7 @@ import {
   type LinesSourceConfig, type ModbusDeviceConfig, type ModbusRtuSourceConfig, type ModbusSniffSourceConfig,
   type PortConfig, type ReconnectConfig, type RegisterConfig, type SniffDeviceConfig, type UplinkConfig,
 } from './schema.js';
+import { consoleClashes } from './console-port.js';
 import { collectSchemaIssues, formatPath, isPlainObject, IssueCode, oneLine, show, type ConfigIssue, type PathSegment } from './errors.js';
 
 export type { ConfigIssue } from './errors.js';
@@ -163,6 +164,11 @@ function crossFieldIssues(config: Obj, issues: ConfigIssue[], warnings: ConfigIs
   });
 
   uplinkIssues(obj(own(config, 'uplink')), push, warnings);
+
+  // the console is never the device of a source, symlinks resolved (one rule: config/console-port.ts)
+  const consolePath = str(own(obj(own(obj(own(config, 'console')), 'port')), 'path'));
+  const sourcePorts = list(own(config, 'sources')).map((s) => str(own(obj(own(obj(s), 'port')), 'path')));
+  for (const clash of consoleClashes(consolePath, sourcePorts)) push(['console', 'port', 'path'], IssueCode.DUPLICATE, clash.message);
 
   const journal = obj(own(config, 'journal'));
   const maxBytes = int(own(journal, 'maxBytes')) ?? (JournalSchema.properties.maxBytes.default as number);

@@ -149,6 +149,11 @@ export const JournalSchema = Type.Object({
   fsyncEveryRecords: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: 'fsync after this many batches even before the interval' })),
 }, { ...strict, default: {}, description: 'on-disk store and forward of signed batches' });
 
+// ── local console (issue 14) ───────────────────────────────────────────────
+export const ConsoleSchema = Type.Object({
+  port: PortSchema,
+}, { ...strict, description: 'read-only diagnostics console for a technician on a serial port (e.g. /dev/ttyS0 at 115200); off when absent; never the port of a source' });
+
 export const ConfigSchema = Type.Object({
   $schema: Type.Optional(Type.String({ description: 'ignored by the agent; lets editors find this schema' })),
   device: Identifier('device id; topics are <prefix>/<device>/...'),
@@ -158,6 +163,7 @@ export const ConfigSchema = Type.Object({
   batch: Type.Optional(BatchSchema),
   journal: Type.Optional(JournalSchema),
   sources: Type.Array(SourceSchema, { minItems: 1 }),
+  console: Type.Optional(ConsoleSchema),
 }, { ...strict, $id: 'https://tapwire.dev/schema/config-v1.json', title: 'Tapwire agent config' });
 
 export type PortConfig = Static<typeof PortSchema>;
@@ -179,6 +185,7 @@ export type UplinkConfig = Static<typeof UplinkSchema>;
 export type ReconnectConfig = NonNullable<UplinkConfig['reconnect']>;
 export type BatchConfig = Static<typeof BatchSchema>;
 export type JournalConfig = Static<typeof JournalSchema>;
+export type ConsoleConfig = Static<typeof ConsoleSchema>;
 export type Config = Static<typeof ConfigSchema>;
 
 /** The JSON Schema users see (`tapwire config schema`). */

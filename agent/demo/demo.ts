@@ -3,7 +3,8 @@
 // socket Tapwire ever opens, and only in this command), a simulated weather
 // station writing NMEA and kv lines into real ptys (socat; an in-process
 // simulated port when socat is missing), the agent, and the verifier printing
-// verified readings live. Ctrl-C stops everything cleanly.
+// verified readings live; with socat, a console pty too (`screen <pty> 115200`).
+// Ctrl-C stops everything cleanly.
 
 import { closeSync, constants, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -20,6 +21,10 @@ import { validateConfig } from '../config/load.js';
 import { generateKeyPair, writeKeyPair } from '../encode/keys.js';
 import type { Logger } from '../log.js';
 import type { VerifyEvent } from '../verify/chain.js';
+import { createCounters } from '../counters.js';
+import type { LogRing } from '../console/log-ring.js';
+import { createAgentObservers } from '../console/observers.js';
+import { consolePartFor } from '../console/part.js';
 import { subscribeVerifier, type StatusEvent } from '../verify/subscribe.js';
 import { createPtyPair, socatAvailable, type PtyPair } from './pty.js';
 import { createWeatherSim } from './weather-sim.js';
@@ -35,6 +40,8 @@ export interface DemoOptions {
   simulatedPort?: boolean;
   print(line: string): void;
   log: Logger;
+  /** The demo's log lines, for the console's `log`. */
+  logRing?: LogRing;
 }
 
 export interface DemoResult { readings: number; batches: number; complete: boolean; summary: string }
@@ -67,9 +74,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   let serial: SerialFactory = nodeSerial;
   let wx: FieldLine;
   let env: FieldLine;
+  let consolePty: PtyPair | undefined;
   if (!opts.simulatedPort && socatAvailable()) {
     wx = await realPty();
     env = await realPty();
+    consolePty = await createPtyPair(); // the technician's side is peerPath
     log.info('sensors on real ptys', { nmea: wx.agentPath, kv: env.agentPath });
   } else {
     if (!opts.simulatedPort) log.warn('socat not found: using an in-process simulated port (install it with: apt-get install socat)');
@@ -97,6 +106,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       { id: 'env', type: 'lines', port: { path: env.agentPath, baudRate: 9600 },
         decoder: { type: 'kv', units: { temp: 'Cel', hum: '%RH', pres: 'hPa' } } },
     ],
+    ...(consolePty ? { console: { port: { path: consolePty.agentPath, baudRate: 115200 } } } : {}),
   });
   if (!resolved.ok) throw new Error(`demo config invalid: ${resolved.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
   const config = resolved.config;
@@ -105,8 +115,14 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   try { writeKeyPair(keys.key, keys.pub, pair); } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ERR_KEY_EXISTS') throw err;
   }
+  const clock = createSystemClock('auto');
+  const observers = createAgentObservers(serial);
   const agent = createAgent(config, {
-    serial, clock: createSystemClock('auto'), fs: nodeFileSystem, log: log.child('agent'),
+    serial, clock, fs: nodeFileSystem, log: log.child('agent'), observers,
+  });
+  const technician = consolePartFor(config, {
+    serial, clock, log, counters: createCounters(), agent: () => agent, observers,
+    ...(opts.logRing ? { logRing: opts.logRing } : {}),
   });
 
   // 4. verifier (cloud side) first, so it sees the first batch
@@ -132,6 +148,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   );
   await verifier.ready;
   await agent.start();
+  if (technician && consolePty) {
+    await technician.start();
+    print(`console: attach with \`screen ${consolePty.peerPath} 115200\` (or picocom -b 115200 ${consolePty.peerPath}); type help`);
+  }
 
   // 5. sensors talk
   const sim = createWeatherSim();
@@ -154,6 +174,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
 
   // 6. stop in data-flow order: sensors, agent (flush + publish), verifier, broker
   clearInterval(talk);
+  await technician?.stop();
   await agent.stop();
   // give the verifier a moment to receive what the agent published last
   await new Promise((r) => setTimeout(r, 300));
@@ -161,6 +182,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   await verifier.close();
   await wx.close();
   await env.close();
+  await consolePty?.close();
   await new Promise<void>((r) => broker.close(() => r()));
   await new Promise<void>((r) => server.close(() => r()));
   if (ownState) rmSync(stateDir, { recursive: true, force: true });

@@ -24,8 +24,18 @@ async function waitForPaths(paths: string[], child: ChildProcess, timeoutMs: num
   }
 }
 
-export async function createPtyPair(): Promise<PtyPair> {
-  const dir = mkdtempSync(join(tmpdir(), 'tapwire-pty-'));
+export interface PtyPairOptions {
+  /**
+   * Put the two links in this existing directory (kept on close) instead of a
+   * new temp dir: a pair made again in the same dir has the same paths — the
+   * same adapter plugged back in.
+   */
+  dir?: string;
+}
+
+export async function createPtyPair(opts: PtyPairOptions = {}): Promise<PtyPair> {
+  const ownDir = opts.dir === undefined;
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'tapwire-pty-'));
   const agentPath = join(dir, 'agent');
   const peerPath = join(dir, 'peer');
   // raw, no echo on both ends: bytes pass through untouched (binary Modbus too)
@@ -57,7 +67,10 @@ export async function createPtyPair(): Promise<PtyPair> {
     agentPath,
     peerPath,
     unplug: stop,
-    async close() { await stop(); rmSync(dir, { recursive: true, force: true }); },
+    async close() {
+      await stop();
+      if (ownDir) rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -21,6 +21,7 @@
 
 import { resolve } from 'node:path';
 import { validateConfig, type ConfigIssue, type ResolvedConfig } from '../config/load.js';
+import { otaConsoleProblem } from '../config/console-port.js';
 import { decodeCbor, Tag } from '../encode/cbor.js';
 import { COSE_ALG_EDDSA, CoseError, decodeSign1, verifySign1 } from '../encode/cose.js';
 
@@ -49,6 +50,8 @@ export interface VerifyContext extends VersionFloor {
   stateDir: string;
   /** Trusted operator public key for a kid, if any. */
   operatorKey(kid: Uint8Array): Uint8Array | undefined;
+  /** The local config file's console, if any: a config may not move it, nor read from it (issue 14). */
+  console?: ResolvedConfig['console'];
 }
 
 export interface AcceptedConfig {
@@ -195,5 +198,7 @@ function check(bytes: Uint8Array, ctx: VerifyContext): ConfigVerdict {
   if (resolve(config.stateDir) !== resolve(ctx.stateDir)) {
     return reject('forbidden-change', `"stateDir" cannot be changed over the air (${JSON.stringify(config.stateDir)} != ${JSON.stringify(ctx.stateDir)})`, version);
   }
+  const consoleProblem = otaConsoleProblem(config, ctx.console);
+  if (consoleProblem) return reject('forbidden-change', consoleProblem, version);
   return { ok: true, version, dev, signedBy: hex(kid), raw: raw as Record<string, unknown>, config, warnings: result.warnings };
 }

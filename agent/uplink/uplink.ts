@@ -101,6 +101,12 @@ export interface UplinkState {
   reconnects: number;
   /** Delay of the pending reconnect, if one is scheduled. */
   nextRetryMs?: number;
+  /** Wall ms of the pending reconnect, if one is scheduled. */
+  nextRetryAt?: number;
+  /** Wall ms since when `connected` has had its value (the start, a CONNACK, a loss). */
+  since?: number;
+  /** The broker URL as it may be shown: scheme, host and port, never credentials. */
+  broker?: string;
 }
 
 export interface Uplink {
@@ -222,6 +228,8 @@ export function createUplink(opts: UplinkOptions, deps: UplinkDeps): Uplink {
   let ackedSeq = 0;
   let lastError: string | undefined;
   let nextRetryMs: number | undefined;
+  let nextRetryAt: number | undefined;
+  let stateSince = clock.now();
   let pumping = false;
   let pumpRequested = false;
   let watchTimer: Timer | undefined;
@@ -269,9 +277,11 @@ export function createUplink(opts: UplinkOptions, deps: UplinkDeps): Uplink {
     if (stopping) return;
     const delay = backoff.next();
     nextRetryMs = delay;
+    nextRetryAt = clock.now() + delay;
     retryTimer = clock.setTimeout(() => {
       retryTimer = undefined;
       nextRetryMs = undefined;
+      nextRetryAt = undefined;
       attempt();
     }, delay);
   }
@@ -289,6 +299,7 @@ export function createUplink(opts: UplinkOptions, deps: UplinkDeps): Uplink {
     if (wasClosing || stopping) return;
     const why = reason ?? conn.error ?? 'connection closed';
     lastError = conn.refusal ? `connect refused: ${conn.refusal.text}` : why;
+    if (wasUp) stateSince = clock.now();
     if (wasUp && conn.connectedAt !== undefined && clock.monotonic() - conn.connectedAt >= STABLE_MS) backoff.reset();
     scheduleRetry();
     const fields = { url, retryMs: nextRetryMs, attempt: backoff.attempt() };
@@ -385,6 +396,7 @@ export function createUplink(opts: UplinkOptions, deps: UplinkDeps): Uplink {
     conn.phase = 'up';
     conn.connectedAt = clock.monotonic();
     conn.since = nowS();
+    stateSince = clock.now();
     const receiveMax = packet.properties?.receiveMaximum;
     conn.limit = Math.max(1, Math.min(opts.inflight, receiveMax ?? Infinity));
     conn.nextSeq = journal.committedSeq() + 1;
@@ -631,6 +643,9 @@ export function createUplink(opts: UplinkOptions, deps: UplinkDeps): Uplink {
         ackedSeq,
         reconnects: Math.max(0, attempts - 1),
         ...(nextRetryMs !== undefined ? { nextRetryMs } : {}),
+        ...(nextRetryAt !== undefined ? { nextRetryAt } : {}),
+        since: stateSince,
+        broker: url,
       };
     },
 

@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, runCli, startAgentProcess } from '../peers/agent-process.js';
-import { tempDir } from '../helpers.js';
+import { openConsoleClient } from '../peers/console-client.js';
+import { tempDir, waitFor } from '../helpers.js';
 
 const good = (stateDir: string) => ({
   device: 'cli-1', stateDir,
@@ -198,6 +199,27 @@ test('demo runs on embedded defaults and verifies readings end to end (exit 0)',
   assert.match(r.stdout, 'env:temp');
   assert.match(r.stdout, 'wx:wind_speed');
   assert.match(r.stdout, /chain complete/);
+});
+
+test('demo opens the local console on a pty, says how to attach, and the console answers there', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'demo', '--duration', '6', '--interval', '100'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  try {
+    const m = await waitFor(() => /console: attach with `screen (\S+) 115200`/.exec(out), 30_000, `the attach line\n${err}`);
+    const client = await openConsoleClient(m[1]!, 'demo-station> ');
+    try {
+      const status = await client.ask('status');
+      assert.ok(status.includes('device: demo-station'), status.join('\n'));
+      await waitFor(async () => (await client.ask('last env')).some((l) => l.startsWith('env:temp')), 10_000, 'env readings on the console');
+    } finally { await client.close(); }
+    assert.is(await exited, 0, err);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
 });
 
 test('demo without socat falls back to an in-process simulated port and still verifies end to end', async () => {
