@@ -108,7 +108,11 @@ export async function buildBundle(opts = {}) {
     sourcesContent: false,
     charset: 'utf8',
     banner: {
-      js: '#!/usr/bin/env node\nvar __tapwire_import_meta_url = require("url").pathToFileURL(__filename).href;',
+      // the Node check runs before any module: on an older system Node (the armv7 bundle) the user
+      // reads what is wrong instead of a syntax or API error from deep inside a library
+      js: '#!/usr/bin/env node\n'
+        + 'if (+process.versions.node.split(".")[0] < 20) { process.stderr.write("tapwire needs Node.js >= 20, this is " + process.version + "\\n"); process.exit(1); }\n'
+        + 'var __tapwire_import_meta_url = require("url").pathToFileURL(__filename).href;',
     },
     define: {
       // sources read it as `declare const TAPWIRE_VERSION: string | undefined` ('dev' unbundled)

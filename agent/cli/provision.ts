@@ -1,16 +1,18 @@
-// `tapwire provision --config <file> [--operator <hex|file>]...`: creates the
-// device key (0600) and device.pub, installs trusted operator keys, prints
-// what to enrol. An existing device key is never overwritten.
+// `tapwire provision --config <file> [--if-missing] [--operator <hex|file>]...`:
+// creates the device key (0600) and device.pub, installs trusted operator keys,
+// prints what to enrol. An existing device key is never overwritten, not even
+// by two provisions racing (O_EXCL: the loser reads the winner's key).
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keyPaths } from '../agent.js';
 import { fingerprint, generateKeyPair, parsePublicKey, readPrivateKey, writeKeyPair } from '../encode/keys.js';
 import { loadOperatorKeys, operatorsDir } from '../ota/operators.js';
+import { createLogger } from '../log.js';
 import { loadConfigOrExit } from './config-file.js';
 import { CliError, EXIT_OK, EXIT_USAGE, parse, requireOption, type Command } from './usage.js';
 
-const usage = `Usage: tapwire provision --config <file> [--operator <hex|file>]...
+const usage = `Usage: tapwire provision --config <file> [--if-missing] [--operator <hex|file>]...
 
 Creates <stateDir>/device.key (Ed25519, mode 0600) and <stateDir>/device.pub
 (hex of the raw public key) for the config's device, and prints the public
@@ -19,9 +21,27 @@ existing key is never replaced.
 
 Options:
   -c, --config <file>        config file
+      --if-missing           for the service at boot (tapwire.service runs it
+                             before the agent): create the key only if there is
+                             none, and log one line (device, fingerprint, public
+                             key) instead of the table. An image flashed onto
+                             many cards carries no key: each device makes its own
+                             at first boot, and its log says what to enrol.
       --operator <hex|file>  trust this operator public key for signed
                              config updates (repeatable)
   -h, --help                 this help`;
+
+/** Creates the key pair unless one exists (also when another provision wins a race); true if created. */
+function ensureKey(paths: { key: string; pub: string }): boolean {
+  if (existsSync(paths.key)) return false;
+  try {
+    writeKeyPair(paths.key, paths.pub, generateKeyPair());
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_KEY_EXISTS') return false;
+    throw err;
+  }
+}
 
 export const provisionCommand: Command = {
   name: 'provision',
@@ -29,16 +49,13 @@ export const provisionCommand: Command = {
   async run(argv) {
     const { values } = parse(argv, {
       config: { type: 'string', short: 'c' },
+      'if-missing': { type: 'boolean' },
       operator: { type: 'string', multiple: true },
     }, usage);
     const config = loadConfigOrExit(requireOption(values.config, 'config', usage));
     mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
     const paths = keyPaths(config.stateDir);
-    let created = false;
-    if (!existsSync(paths.key)) {
-      writeKeyPair(paths.key, paths.pub, generateKeyPair());
-      created = true;
-    }
+    const created = ensureKey(paths);
     const pair = readPrivateKey(paths.key);
     if (!existsSync(paths.pub)) writeFileSync(paths.pub, Buffer.from(pair.publicKey).toString('hex') + '\n', { mode: 0o644 });
     const operators: string[] = [];
@@ -52,6 +69,13 @@ export const provisionCommand: Command = {
       const fp = fingerprint(pub);
       writeFileSync(join(dir, `${fp}.pub`), Buffer.from(pub).toString('hex') + '\n', { mode: 0o644 });
       operators.push(fp);
+    }
+    if (values['if-missing']) {
+      // one line for the journal: the service runs this at every start
+      createLogger('provision').info(created ? 'device key created: enrol this device with its public key' : 'device key present', {
+        device: config.device, fingerprint: fingerprint(pair.publicKey), public_key: Buffer.from(pair.publicKey).toString('hex'), file: paths.key,
+      });
+      return EXIT_OK;
     }
     const trusted = [...loadOperatorKeys(config.stateDir).keys()];
     const out = [

@@ -4,11 +4,13 @@
 import { createSystemClock } from '../../hal/clock.js';
 import { nodeFileSystem } from '../../hal/file-node.js';
 import { nodeSerial } from '../../hal/serial-node.js';
+import { createSystemdNotifier } from '../../hal/watchdog.js';
 import { createLogger } from '../log.js';
 import { createLogRing, writeAndKeep } from '../console/log-ring.js';
 import { createRuntime, DEFAULT_HEALTH_TIMEOUT_MS } from '../runtime.js';
 import { formatIssues } from '../config/load.js';
 import { loadLocalConfig, saveLastGood } from '../config/last-good.js';
+import { startWatchdog } from '../watchdog.js';
 import { CliError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, parse, requireOption, type Command } from './usage.js';
 
 const usage = `Usage: tapwire run --config <file> [options]
@@ -24,6 +26,10 @@ connected) and otherwise rolls back; every attempt is answered, signed, on
 of the local file (version 0) from then on, also after a restart; to return to
 the local file, publish a newer signed config, or delete <stateDir>/ota/ and
 clear the retained config message (otherwise it is simply applied again).
+
+Under systemd (Type=notify) the agent reports ready once its journal and
+sources are up, and pings the watchdog (WatchdogSec=) only while its pipeline
+moves: a wedged event loop or a stuck journal gets it restarted.
 
 A bad config never bricks the device: the config file that last started the
 agent is kept as <stateDir>/local-config.last-good.json; if the file is later
@@ -71,13 +77,16 @@ export const runCommand: Command = {
         file: configPath, last_good: loaded.fallback.path, problems: loaded.fallback.issues.length,
       });
     }
+    const clock = createSystemClock(config.clock);
+    const notifier = createSystemdNotifier({ env: process.env, pid: process.pid, log: log.child('systemd') });
+    let watchdog: { stop(): void } | undefined;
     const runtime = createRuntime({
       local: config,
       ...(healthTimeoutMs !== undefined ? { healthTimeoutMs } : {}),
       ...(filePollMs !== undefined ? { filePollMs } : {}),
     }, {
       serial: nodeSerial,
-      clock: createSystemClock(config.clock),
+      clock,
       fs: nodeFileSystem,
       log,
       logRing,
@@ -92,6 +101,8 @@ export const runCommand: Command = {
       log.info('signal received, stopping', { signal: sig });
       finish();
     };
+    let stopping = false;
+    void finished.then(() => { stopping = true; watchdog?.stop(); notifier.stopping(); });
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     try {
@@ -109,6 +120,10 @@ export const runCommand: Command = {
         }
         throw err;
       }
+      if (!stopping) {
+        notifier.ready(); // journal open, sources started, uplink connecting
+        watchdog = startWatchdog({ notifier, clock, log: log.child('watchdog'), pipeline: () => runtime.agent() });
+      }
       if (loaded.fallback) runtime.counters.inc('config.local_invalid');
       else {
         try { saveLastGood(configPath, config.stateDir); } catch (e) {
@@ -120,7 +135,9 @@ export const runCommand: Command = {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
     }
+    watchdog?.stop();
     await runtime.stop();
+    await notifier.idle();
     return exitCode;
   },
 };

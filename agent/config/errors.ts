@@ -26,6 +26,8 @@ export const IssueCode = {
   JSON: 'ERR_CONFIG_JSON',
   FILE: 'ERR_CONFIG_FILE',
   SEMANTIC: 'ERR_CONFIG_SEMANTIC',
+  /** A ${...} in "device" that cannot be expanded on this machine (agent/config/device-id.ts). */
+  DEVICE_TEMPLATE: 'ERR_CONFIG_DEVICE_TEMPLATE',
   /** A bug in the validator itself, never the user's fault; reported instead of thrown. */
   INTERNAL: 'ERR_CONFIG_INTERNAL',
   /** Warnings: the config runs, but an operator should know. */

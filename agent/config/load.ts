@@ -13,6 +13,7 @@ import {
   type PortConfig, type ReconnectConfig, type RegisterConfig, type SniffDeviceConfig, type UplinkConfig,
 } from './schema.js';
 import { consoleClashes } from './console-port.js';
+import { expandDeviceId, type ReadText } from './device-id.js';
 import { collectSchemaIssues, formatPath, isPlainObject, IssueCode, oneLine, show, type ConfigIssue, type PathSegment } from './errors.js';
 
 export type { ConfigIssue } from './errors.js';
@@ -63,17 +64,26 @@ export type LoadResult = { ok: true; config: ResolvedConfig; warnings: ConfigIss
 let compiled: TypeCheck<typeof ConfigSchema> | undefined;
 const checker = (): TypeCheck<typeof ConfigSchema> => (compiled ??= TypeCompiler.Compile(ConfigSchema));
 
-/** Validates a parsed config: schema, then cross-field rules; all issues at once. */
-export function validateConfig(value: unknown): LoadResult {
+/**
+ * Validates a parsed config: the device id template expanded (agent/config/device-id.ts),
+ * then schema, then cross-field rules; all issues at once. `read` is for tests.
+ */
+export function validateConfig(input: unknown, read?: ReadText): LoadResult {
   try {
-    const issues: ConfigIssue[] = [];
+    let issues: ConfigIssue[] = [];
     const warnings: ConfigIssue[] = [];
+    const expansion = isPlainObject(input) ? expandDeviceId(input['device'], read) : undefined;
+    const value = expansion?.kind === 'expanded' ? { ...(input as Obj), device: expansion.device } : input;
     const schemaOk = checker().Check(value);
     if (!schemaOk) {
       collectSchemaIssues(ConfigSchema, value, [], issues);
       if (issues.length === 0) issues.push(internal('the schema check failed but no issue was found'));
     }
     if (isPlainObject(value)) crossFieldIssues(value, issues, warnings);
+    if (expansion?.kind === 'failed') issues = [expansion.issue, ...issues.filter((i) => i.path !== 'device')];
+    if (expansion?.kind === 'expanded') {
+      issues = issues.map((i) => (i.path === 'device' ? { ...i, message: `${i.message} (expanded from ${JSON.stringify(expansion.template)})` } : i));
+    }
     if (issues.length > 0) return { ok: false, issues: issues.map(oneLine) };
     return { ok: true, config: resolve(value as Config), warnings: warnings.map(oneLine) };
   } catch (err) {

@@ -156,7 +156,7 @@ export const ConsoleSchema = Type.Object({
 
 export const ConfigSchema = Type.Object({
   $schema: Type.Optional(Type.String({ description: 'ignored by the agent; lets editors find this schema' })),
-  device: Identifier('device id; topics are <prefix>/<device>/...'),
+  device: Identifier('device id; topics are <prefix>/<device>/...; may be a template expanded on the device when the config is loaded: ${machine-id}, ${serial}, ${hostname}, ${file:<path>} (e.g. "pump-${serial}")'),
   stateDir: Type.String({ minLength: 1, description: 'keys, journal and state live here' }),
   clock: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('sync'), Type.Literal('free')], { default: 'auto', description: 'is the wall clock synchronised? auto asks systemd-timesyncd' })),
   uplink: UplinkSchema,

@@ -30,6 +30,7 @@ import type { Counters } from '../counters.js';
 import type { Journal, JournalRecord } from '../journal/journal.js';
 import type { Logger } from '../log.js';
 import { createBackoff } from './backoff.js';
+import { brokerAddress } from './broker-address.js';
 import { readUplinkFiles } from './tls-files.js';
 
 /** One durable journal record. */
@@ -346,7 +347,8 @@ export function createUplink(opts: UplinkOptions, deps: UplinkDeps): Uplink {
           ? { properties: { sessionExpiryInterval: SESSION_EXPIRY_S, maximumPacketSize: MAX_INBOUND_PACKET_BYTES } }
           : {}),
       };
-      client = connect(opts.url, options);
+      // no URL string: mqtt.js would url.parse() it (DEP0169 on Node 24); explicit options win
+      client = connect('', { ...brokerAddress(opts.url), ...options });
     } catch (err) {
       lastError = errorText(err);
       counters.inc('uplink.connect_failures');

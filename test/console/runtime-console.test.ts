@@ -44,6 +44,7 @@ test('an over-the-air config swaps the Agent; the console session stays open and
         async stop() { me.stopped = true; },
         status: () => statusFixture({ dev: config.device, config: { version: deps.configVersion ?? 0 } }),
         health: () => ({ ok: !me.stopped, problems: [] }),
+        stalled: () => undefined,
         onConnect(l) { connectListeners.push(l); },
         sendAck: async () => true,
       };

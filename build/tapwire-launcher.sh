@@ -1,0 +1,12 @@
+#!/bin/sh
+# Tapwire on the system Node.js (>= 20), for boards without a single executable
+# (armv7): this launcher, tapwire.js and prebuilds/ stay in one folder; a
+# symlink to the launcher (e.g. /usr/local/bin/tapwire) works too.
+# TAPWIRE_NODE names the node binary to use (default: `node` on PATH).
+node=${TAPWIRE_NODE:-node}
+if ! command -v "$node" >/dev/null 2>&1; then
+  echo "tapwire: needs Node.js >= 20 on this device, and \`$node\` is not on PATH (install nodejs, or set TAPWIRE_NODE to its path)" >&2
+  exit 1
+fi
+self=$(readlink -f "$0")
+exec "$node" "${self%/*}/tapwire.js" "$@"
