@@ -26,6 +26,8 @@ export const IssueCode = {
   JSON: 'ERR_CONFIG_JSON',
   FILE: 'ERR_CONFIG_FILE',
   SEMANTIC: 'ERR_CONFIG_SEMANTIC',
+  /** A file the config names is a secret of the device (see secret-paths.ts). */
+  SECRET_PATH: 'ERR_CONFIG_SECRET_PATH',
   /** A bug in the validator itself, never the user's fault; reported instead of thrown. */
   INTERNAL: 'ERR_CONFIG_INTERNAL',
   /** Warnings: the config runs, but an operator should know. */

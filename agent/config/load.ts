@@ -12,6 +12,7 @@ import {
   type LinesSourceConfig, type ModbusDeviceConfig, type ModbusRtuSourceConfig, type ModbusSniffSourceConfig,
   type PortConfig, type ReconnectConfig, type RegisterConfig, type SniffDeviceConfig, type UplinkConfig,
 } from './schema.js';
+import { secretPathIssues } from './secret-paths.js';
 import { collectSchemaIssues, formatPath, isPlainObject, IssueCode, oneLine, show, type ConfigIssue, type PathSegment } from './errors.js';
 
 export type { ConfigIssue } from './errors.js';
@@ -62,7 +63,7 @@ export type LoadResult = { ok: true; config: ResolvedConfig; warnings: ConfigIss
 let compiled: TypeCheck<typeof ConfigSchema> | undefined;
 const checker = (): TypeCheck<typeof ConfigSchema> => (compiled ??= TypeCompiler.Compile(ConfigSchema));
 
-/** Validates a parsed config: schema, then cross-field rules; all issues at once. */
+/** Validates a parsed config: schema, then cross-field rules (all issues at once), then the secret-path rule. */
 export function validateConfig(value: unknown): LoadResult {
   try {
     const issues: ConfigIssue[] = [];
@@ -74,7 +75,11 @@ export function validateConfig(value: unknown): LoadResult {
     }
     if (isPlainObject(value)) crossFieldIssues(value, issues, warnings);
     if (issues.length > 0) return { ok: false, issues: issues.map(oneLine) };
-    return { ok: true, config: resolve(value as Config), warnings: warnings.map(oneLine) };
+    const config = resolve(value as Config);
+    // the file system's word on the paths it names: no secret of the device may be one
+    const secrets = secretPathIssues(config);
+    if (secrets.length > 0) return { ok: false, issues: secrets.map(oneLine) };
+    return { ok: true, config, warnings: warnings.map(oneLine) };
   } catch (err) {
     // Never throw at the edge: a validator bug still becomes a readable issue.
     return { ok: false, issues: [internal(err instanceof Error ? err.message : String(err))] };

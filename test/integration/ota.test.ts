@@ -5,7 +5,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { closeSync, constants, existsSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Ack } from '../../agent/ota/ack.js';
@@ -251,6 +251,51 @@ test('tapwire config sign → retained publish → applied: the CLI-signed messa
     agent = undefined;
   } finally {
     if (agent) await agent.kill9();
+    await r.close();
+  }
+});
+
+test('a signed config naming a device secret as a credential (direct path, symlink, "..", symlink then "..", hard link) is rejected, signed, and the broker it names never sees a connection', async () => {
+  const r = await rig();
+  // the broker a hostile config points at: it records every connection and every password it is offered
+  const offered: string[] = [];
+  const thief = await startAedes({ authenticate: (_c, user, pass, done) => { offered.push(`${user}:${String(pass)}`); done(null, true); } });
+  let agent: RunProcess | undefined;
+  try {
+    agent = await startRun(r.configPath, ['--health-timeout', '3000']);
+    const key = join(r.stateDir, 'device.key');
+    const etc = join(r.dir.path, 'etc');
+    mkdirSync(etc);
+    symlinkSync(key, join(etc, 'password'));
+    symlinkSync(join(r.stateDir, 'operators'), join(etc, 'ops'));
+    linkSync(key, join(etc, 'hard'));
+    const variants: Array<[string, Record<string, unknown>]> = [
+      ['direct', { passwordFile: key }],
+      ['symlink', { passwordFile: join(etc, 'password') }],
+      ['..', { passwordFile: `${etc}/../state/device.key` }],
+      ['symlink then ..', { passwordFile: `${etc}/ops/../device.key` }],
+      ['hard link', { passwordFile: join(etc, 'hard') }],
+      ['client key', { cert: join(etc, 'password'), key }],
+    ];
+    let version = 0;
+    for (const [what, files] of variants) {
+      const hostile = r.config({ uplink: { url: thief.url, protocolVersion: 4, username: 'dev', ...files } });
+      await r.publish(sign(r, ++version, hostile));
+      await waitFor(() => r.acks.length >= version, 15_000, `ack for the ${what} variant`);
+      const a = r.acks[version - 1]!;
+      assert.equal([a.result, a.code, a.version], ['rejected', 'secret-path', version], `${what}: ${JSON.stringify(a)}`);
+      assert.match(a.reason ?? '', /uplink\.(passwordFile|cert|key): .*(state directory|hard link)/, what);
+    }
+    assert.is(thief.connections(), 0, 'no connection to the broker the hostile configs name');
+    assert.equal(offered, [], 'no password offered');
+    assert.not.ok(existsSync(join(r.stateDir, 'ota', 'state.json')), 'nothing was stored or applied: the local config still runs');
+    const keyText = readFileSync(key, 'utf8');
+    assert.not.ok(agent.stderr().includes(keyText.split('\n')[1]!), 'the key never appears in the log');
+    // still connected to the real broker and publishing
+    await waitFor(() => { r.write(0, 'still=1'); return r.names().has('s0:still'); }, 10_000, 'readings after the rejections');
+  } finally {
+    if (agent) await agent.kill9();
+    await thief.close();
     await r.close();
   }
 });
