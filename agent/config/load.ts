@@ -38,7 +38,7 @@ export type ResolvedModbusRtuSource = WithDefaults<Omit<ModbusRtuSourceConfig, '
   port: ResolvedPort;
   devices: ResolvedModbusDevice[];
 };
-export type ResolvedModbusSniffSource = Omit<ModbusSniffSourceConfig, 'port' | 'devices'> & {
+export type ResolvedModbusSniffSource = WithDefaults<Omit<ModbusSniffSourceConfig, 'port' | 'devices'>, 'responseWindowMs'> & {
   port: ResolvedPort;
   devices: ResolvedSniffDevice[];
 };

@@ -113,6 +113,7 @@ export const ModbusSniffSourceSchema = Type.Object({
   id: Identifier('source id'),
   type: Type.Literal('modbus-sniff'),
   port: PortSchema,
+  responseWindowMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 60_000, default: 1000, description: 'a response pairs with the request before it only if it comes within this time; set it above the master\'s timeout' })),
   devices: Type.Array(SniffDeviceSchema, { minItems: 1 }),
 }, strict);
 

@@ -110,10 +110,10 @@ export type RtuFrame =
   | { kind: 'exception'; unit: number; fc: number; code: number }
   /** fc 5, 6, 15 or 16 seen on the bus (request or response): counted, never acted on. */
   | { kind: 'write'; unit: number; fc: number }
-  /** A run of bytes that began like a complete frame but failed its CRC. */
-  | { kind: 'crc-error'; bytes: number }
+  /** A run of bytes that began like a complete frame but failed its CRC; `head` is its first two bytes. */
+  | { kind: 'crc-error'; bytes: number; head?: [number, number] }
   /** A run of bytes that is no frame: noise, truncated frames, unknown function codes. */
-  | { kind: 'garbage'; bytes: number };
+  | { kind: 'garbage'; bytes: number; head?: [number, number] };
 
 export interface RtuSplitter {
   /** Feed a chunk that arrived at `atMs` (monotonic); returns the frames completed by it. */
@@ -202,13 +202,13 @@ export function createRtuSplitter(opts: SplitterOptions): RtuSplitter {
 
   // A skipped run that reached the end of the buffer stays open across pushes,
   // so one corrupted frame is reported once, however its bytes arrive.
-  let run: { bytes: number; crc: boolean } | undefined;
+  let run: { bytes: number; crc: boolean; head?: [number, number] } | undefined;
 
   const scan = (final: boolean): RtuFrame[] => {
     const out: RtuFrame[] = [];
     const endRun = (): void => {
       if (!run) return;
-      out.push({ kind: run.crc ? 'crc-error' : 'garbage', bytes: run.bytes });
+      out.push({ kind: run.crc ? 'crc-error' : 'garbage', bytes: run.bytes, ...(run.head ? { head: run.head } : {}) });
       run = undefined;
     };
     let i = 0;
@@ -217,7 +217,7 @@ export function createRtuSplitter(opts: SplitterOptions): RtuSplitter {
       const a = attempt(i, final || buf.length - i > MAX_ADU);
       if (a === 'wait') break;
       if (a === 'skip' || a === 'skip-crc') {
-        run ??= { bytes: 0, crc: a === 'skip-crc' };
+        run ??= { bytes: 0, crc: a === 'skip-crc', ...(i + 1 < buf.length ? { head: [buf[i]!, buf[i + 1]!] as [number, number] } : {}) };
         run.bytes++;
         i++;
         continue;
