@@ -10,7 +10,7 @@ import {
   ConfigSchema, JournalSchema, UplinkSchema,
   type BatchConfig, type Config, type CsvDecoderConfig, type DecoderConfig, type JournalConfig,
   type LinesSourceConfig, type ModbusDeviceConfig, type ModbusRtuSourceConfig, type ModbusSniffSourceConfig,
-  type PortConfig, type ReconnectConfig, type RegisterConfig, type SniffDeviceConfig, type UplinkConfig,
+  type MasterPortConfig, type PortConfig, type ReconnectConfig, type RegisterConfig, type SniffDeviceConfig, type UplinkConfig,
 } from './schema.js';
 import { secretPathIssues } from './secret-paths.js';
 import { collectSchemaIssues, formatPath, isPlainObject, IssueCode, oneLine, show, type ConfigIssue, type PathSegment } from './errors.js';
@@ -35,7 +35,7 @@ export type ResolvedLinesSource = WithDefaults<Omit<LinesSourceConfig, 'port' | 
   decoder: ResolvedDecoder;
 };
 export type ResolvedModbusRtuSource = WithDefaults<Omit<ModbusRtuSourceConfig, 'port' | 'devices'>, 'intervalMs' | 'maxGap'> & {
-  port: ResolvedPort;
+  port: Required<MasterPortConfig>;
   devices: ResolvedModbusDevice[];
 };
 export type ResolvedModbusSniffSource = WithDefaults<Omit<ModbusSniffSourceConfig, 'port' | 'devices'>, 'responseWindowMs'> & {
