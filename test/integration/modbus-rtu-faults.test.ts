@@ -53,7 +53,7 @@ test('a unit answering just over its timeout: no late answer is ever published (
     { units: { '2': { holding: { '0': 2222, '50': 3333 }, lateMs: 115 }, '1': { holding: { '0': 11 } } } },
     [
       { unit: 2, timeoutMs: 100, retries: 1, registers: [{ name: 'u2_a', fc: 3, address: 0, type: 'u16' }, { name: 'u2_b', fc: 3, address: 50, type: 'u16' }] },
-      { unit: 1, timeoutMs: 150, registers: [{ name: 'ok', fc: 3, address: 0, type: 'u16' }] },
+      { unit: 1, timeoutMs: 400, registers: [{ name: 'ok', fc: 3, address: 0, type: 'u16' }] },
     ],
     { intervalMs },
     async ({ readings, counters, source, slave }) => {
@@ -82,7 +82,7 @@ test('a unit answering just over its timeout: no late answer is ever published (
 test('junk bytes before every answer: the master resynchronises on the answer, values are right, the junk is counted', async () => {
   await withBus(
     { units: { '1': { holding: { '0': 1234, '1': 42 }, junkBefore: [0x00, 0xff] } } },
-    [{ unit: 1, timeoutMs: 150, registers: [{ name: 'a', fc: 3, address: 0, type: 'u16' }, { name: 'b', fc: 3, address: 1, type: 'u16' }] }],
+    [{ unit: 1, timeoutMs: 400, registers: [{ name: 'a', fc: 3, address: 0, type: 'u16' }, { name: 'b', fc: 3, address: 1, type: 'u16' }] }],
     { intervalMs: 100 },
     async ({ readings, counters }) => {
       await waitFor(() => readings.length >= 6, 8000, 'readings despite the junk');
@@ -95,7 +95,7 @@ test('junk bytes before every answer: the master resynchronises on the answer, v
 test('an adapter with local echo: with "echo": true every answer is read and nothing is counted as junk', async () => {
   await withBus(
     { echo: true, units: { '1': { input: { '3': 77 } } } },
-    [{ unit: 1, timeoutMs: 150, registers: [{ name: 'v', fc: 4, address: 3, type: 'u16' }] }],
+    [{ unit: 1, timeoutMs: 400, registers: [{ name: 'v', fc: 4, address: 3, type: 'u16' }] }],
     { intervalMs: 100, echo: true },
     async ({ readings, counters }) => {
       await waitFor(() => readings.length >= 3, 8000, 'readings through the echo');
@@ -109,7 +109,7 @@ test('an adapter with local echo: with "echo": true every answer is read and not
 test('a unit that answers twice: each value is published once, right, and every copy is counted', async () => {
   await withBus(
     { units: { '1': { holding: { '0': 5, '10': 6 }, twice: true } } },
-    [{ unit: 1, timeoutMs: 150, registers: [{ name: 'a', fc: 3, address: 0, type: 'u16' }, { name: 'b', fc: 3, address: 10, type: 'u16' }] }],
+    [{ unit: 1, timeoutMs: 400, registers: [{ name: 'a', fc: 3, address: 0, type: 'u16' }, { name: 'b', fc: 3, address: 10, type: 'u16' }] }],
     { intervalMs: 100 },
     async ({ readings, counters, slave }) => {
       await waitFor(() => readings.length >= 6, 8000, 'readings');
