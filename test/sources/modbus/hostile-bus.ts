@@ -61,7 +61,8 @@ export function hostileCapture(seed: number, episodes: number, windowMs: number)
         tx(flipped(req(unit, b)), 4, 'req B with a bad CRC');
         tx(resp(unit, b), 8, "B's answer");
         break;
-      case 'stale': tx(req(unit, a), windowMs + 50, 'req A, then silence'); tx(resp(unit, b), 8, "B's answer (B never seen)"); break;
+      // well beyond the window: a loaded machine may squeeze a replayed silence, never the rule
+      case 'stale': tx(req(unit, a), 3 * windowMs + 50, 'req A, then silence'); tx(resp(unit, b), 8, "B's answer (B never seen)"); break;
       case 'interleaved':
         tx(req(unit, a), 2, 'master 1: req A');
         tx(req(unit, b), 3, 'master 2: req B');
