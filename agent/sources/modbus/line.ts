@@ -136,9 +136,11 @@ export function createRtuLine(deps: LineDeps): RtuLine {
           wake = undefined;
           resolve(x);
         };
-        /** Resolve with `x` once the line has been silent for t3.5. */
+        const startedAt = clock.monotonic();
+        /** Resolve with `x` once the line has been silent for t3.5 (a line that never goes quiet: after a bound). */
         const afterSilence = (x: Exchange): void => {
           silence?.cancel();
+          if (clock.monotonic() - startedAt > WRITE_STALL_MS + 2 * timeoutMs) { settle(x); return; }
           silence = clock.setTimeout(() => settle(x), timing.t35Ms);
         };
         const look = (): void => {

@@ -491,4 +491,23 @@ test('a unit that answers twice, back to back: the answer is read once and the c
   assert.is(t.counters.get('source.meter.unit.2.garbage'), 2, 'two different answers to one request: neither is published');
 });
 
+test('a line that never goes quiet still gets its attempts ended and the other units polled', async () => {
+  const t = setup(
+    [{ unit: 5, timeoutMs: 20, retries: 0, registers: [reg('v', 3, 0, 'u16')] }, { unit: 1, registers: [reg('ok', 3, 0, 'u16')] }],
+    { 1: { holding: { 0: 9 } } },
+    { intervalMs: 3000 },
+  );
+  const inner = t.port.onWrite!;
+  let babbling = false;
+  const babble = (): void => { if (!babbling) return; t.port.emitData(Buffer.from([0x55])); t.clock.setTimeout(babble, 1); };
+  t.port.onWrite = (frame) => { if (frame[0] === 5 && !babbling) { babbling = true; babble(); } inner(frame); };
+  await t.start();
+  await drive(t.clock, 2500);
+  babbling = false;
+  await drive(t.clock, 50);
+  await t.src.stop();
+  assert.is(t.counters.get('source.meter.unit.5.garbage'), 1);
+  assert.equal(named(t.readings, 'meter:ok').map((r) => r.v), [9]);
+});
+
 test.run();
