@@ -37,6 +37,7 @@ import type { Ack } from './ota/ack.js';
 import { verifyConfigMessage, type AcceptedConfig } from './ota/envelope.js';
 import { loadOperatorKeys } from './ota/operators.js';
 import { createOtaStore, type OtaState, type PendingAck } from './ota/store.js';
+import { createPortHandover } from './sources/port-handover.js';
 import type { InboundMeta } from './uplink/uplink.js';
 import type { LogRing } from './console/log-ring.js';
 import { createAgentObservers } from './console/observers.js';
@@ -96,6 +97,8 @@ export function createRuntime(opts: RuntimeOptions, deps: RuntimeDeps): Runtime 
   const makeAgent = deps.createAgent ?? createRealAgent;
   const store = createOtaStore(local.stateDir, { fs: deps.fs });
   const healthTimeoutMs = opts.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
+  // sensor ports stay open from one Agent to the next during an apply: no line is lost in a swap
+  const ports = createPortHandover(deps.serial, { counters, log: deps.log.child('serial') });
 
   let state: OtaState = { highest: 0, current: 0, good: 0, trial: false };
   let current: Agent | undefined;
@@ -171,7 +174,7 @@ export function createRuntime(opts: RuntimeOptions, deps: RuntimeDeps): Runtime 
   // ── agents ──────────────────────────────────────────────────────────────
   async function runAgent(config: ResolvedConfig, version: number): Promise<void> {
     const agent = makeAgent(config, {
-      serial: deps.serial, clock: deps.clock, fs: deps.fs, log: deps.log,
+      serial: ports.serial, clock: deps.clock, fs: deps.fs, log: deps.log,
       ...(deps.statusDir !== undefined ? { statusDir: deps.statusDir } : {}),
       counters,
       configVersion: version,
@@ -293,6 +296,7 @@ export function createRuntime(opts: RuntimeOptions, deps: RuntimeDeps): Runtime 
     const from = state.current;
     const before = state;
     applying = v.version;
+    ports.hold();
     try {
       // 1. the config durable, 2. the state naming it (the commit point)
       try {
@@ -357,6 +361,7 @@ export function createRuntime(opts: RuntimeOptions, deps: RuntimeDeps): Runtime 
       log.info('rolled back', { version: state.current, rejected_version: v.version });
     } finally {
       applying = undefined;
+      await ports.release();
     }
   }
 
@@ -418,6 +423,7 @@ export function createRuntime(opts: RuntimeOptions, deps: RuntimeDeps): Runtime 
       wake?.();
       if (worker) await worker;
       await stopAgent();
+      await ports.release();
       await saving;
     },
   };

@@ -12,11 +12,19 @@ export interface PortOptions {
   parity?: Parity;
 }
 
+/**
+ * What a reader gives back when it closes a port that may be handed to the next
+ * reader (a config swap, agent/sources/port-handover.ts): bytes it received but
+ * did not use (half a line), or "drop everything through this delimiter" (it
+ * stopped inside a line it was discarding). A plain port ignores it.
+ */
+export type Handback = { unconsumed: Uint8Array } | { dropThrough: Uint8Array };
+
 export interface ReadOnlyPort {
   readonly path: string;
   readonly isOpen: boolean;
   open(): Promise<void>;
-  close(): Promise<void>;
+  close(handback?: Handback): Promise<void>;
   /** Chunks as the OS delivers them (no framing). */
   onData(listener: (chunk: Buffer) => void): void;
   /** The port went away (unplugged, pty closed) or failed; `err` when not a clean close. */

@@ -4,16 +4,26 @@
 // symlinks (/dev/serial/by-id/..., a pty's link), and it comes from the local
 // config file only — a config from the network cannot move it.
 
-import { realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { statSync, type Stats } from 'node:fs';
+import { physicalPath } from './secret-paths.js';
 
-/** What a port path names: the real device after symlinks, or the absolute path if it does not exist (yet). */
+/** What a port path names: the real device after symlinks and "..", or the absolute path if it does not exist (yet). */
 export function portIdentity(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return resolve(path);
-  }
+  return physicalPath(path);
+}
+
+const statOf = (p: string): Stats | undefined => {
+  try { return statSync(p); } catch { return undefined; }
+};
+
+/** One device under two names: the same path after symlinks, or the same character device (major:minor) or inode. */
+function sameDevice(a: string, b: string): boolean {
+  if (a === b) return true;
+  const sa = statOf(a);
+  const sb = statOf(b);
+  if (!sa || !sb) return false;
+  if (sa.isCharacterDevice() && sb.isCharacterDevice()) return sa.rdev === sb.rdev;
+  return sa.dev === sb.dev && sa.ino === sb.ino;
 }
 
 export interface ConsoleClash {
@@ -28,7 +38,7 @@ export function consoleClashes(consolePath: string | undefined, sourcePaths: Rea
   const device = portIdentity(consolePath);
   const out: ConsoleClash[] = [];
   sourcePaths.forEach((p, i) => {
-    if (p === undefined || p === '' || portIdentity(p) !== device) return;
+    if (p === undefined || p === '' || !sameDevice(portIdentity(p), device)) return;
     const same = p === consolePath ? '' : ` (${JSON.stringify(p)} and ${JSON.stringify(consolePath)} are both ${device})`;
     out.push({
       source: i,
@@ -52,7 +62,7 @@ export function otaConsoleProblem(
 ): string | undefined {
   if (config.console !== undefined) {
     const same = local !== undefined
-      && portIdentity(config.console.port.path) === portIdentity(local.port.path)
+      && sameDevice(portIdentity(config.console.port.path), portIdentity(local.port.path))
       && config.console.port.baudRate === local.port.baudRate;
     if (!same) {
       return `"console" cannot be set or changed over the air (it comes from the local config file${local ? `: ${local.port.path} at ${local.port.baudRate}` : ', which has none'}); leave it out`;

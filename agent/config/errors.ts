@@ -28,6 +28,8 @@ export const IssueCode = {
   SEMANTIC: 'ERR_CONFIG_SEMANTIC',
   /** A ${...} in "device" that cannot be expanded on this machine (agent/config/device-id.ts). */
   DEVICE_TEMPLATE: 'ERR_CONFIG_DEVICE_TEMPLATE',
+  /** A file the config names is a secret of the device (see secret-paths.ts). */
+  SECRET_PATH: 'ERR_CONFIG_SECRET_PATH',
   /** A bug in the validator itself, never the user's fault; reported instead of thrown. */
   INTERNAL: 'ERR_CONFIG_INTERNAL',
   /** Warnings: the config runs, but an operator should know. */

@@ -10,10 +10,11 @@ import {
   ConfigSchema, JournalSchema, UplinkSchema,
   type BatchConfig, type Config, type CsvDecoderConfig, type DecoderConfig, type JournalConfig,
   type LinesSourceConfig, type ModbusDeviceConfig, type ModbusRtuSourceConfig, type ModbusSniffSourceConfig,
-  type PortConfig, type ReconnectConfig, type RegisterConfig, type SniffDeviceConfig, type UplinkConfig,
+  type MasterPortConfig, type PortConfig, type ReconnectConfig, type RegisterConfig, type SniffDeviceConfig, type UplinkConfig,
 } from './schema.js';
 import { consoleClashes } from './console-port.js';
 import { expandDeviceId, type ReadText } from './device-id.js';
+import { secretPathIssues } from './secret-paths.js';
 import { collectSchemaIssues, formatPath, isPlainObject, IssueCode, oneLine, show, type ConfigIssue, type PathSegment } from './errors.js';
 
 export type { ConfigIssue } from './errors.js';
@@ -36,10 +37,10 @@ export type ResolvedLinesSource = WithDefaults<Omit<LinesSourceConfig, 'port' | 
   decoder: ResolvedDecoder;
 };
 export type ResolvedModbusRtuSource = WithDefaults<Omit<ModbusRtuSourceConfig, 'port' | 'devices'>, 'intervalMs' | 'maxGap'> & {
-  port: ResolvedPort;
+  port: Required<MasterPortConfig>;
   devices: ResolvedModbusDevice[];
 };
-export type ResolvedModbusSniffSource = Omit<ModbusSniffSourceConfig, 'port' | 'devices'> & {
+export type ResolvedModbusSniffSource = WithDefaults<Omit<ModbusSniffSourceConfig, 'port' | 'devices'>, 'responseWindowMs'> & {
   port: ResolvedPort;
   devices: ResolvedSniffDevice[];
 };
@@ -66,7 +67,8 @@ const checker = (): TypeCheck<typeof ConfigSchema> => (compiled ??= TypeCompiler
 
 /**
  * Validates a parsed config: the device id template expanded (agent/config/device-id.ts),
- * then schema, then cross-field rules; all issues at once. `read` is for tests.
+ * then schema, then cross-field rules (all issues at once), then the secret-path
+ * rule (agent/config/secret-paths.ts). `read` is for tests.
  */
 export function validateConfig(input: unknown, read?: ReadText): LoadResult {
   try {
@@ -85,7 +87,11 @@ export function validateConfig(input: unknown, read?: ReadText): LoadResult {
       issues = issues.map((i) => (i.path === 'device' ? { ...i, message: `${i.message} (expanded from ${JSON.stringify(expansion.template)})` } : i));
     }
     if (issues.length > 0) return { ok: false, issues: issues.map(oneLine) };
-    return { ok: true, config: resolve(value as Config), warnings: warnings.map(oneLine) };
+    const config = resolve(value as Config);
+    // the file system's word on the paths it names: no secret of the device may be one
+    const secrets = secretPathIssues(config);
+    if (secrets.length > 0) return { ok: false, issues: secrets.map(oneLine) };
+    return { ok: true, config, warnings: warnings.map(oneLine) };
   } catch (err) {
     // Never throw at the edge: a validator bug still becomes a readable issue.
     return { ok: false, issues: [internal(err instanceof Error ? err.message : String(err))] };

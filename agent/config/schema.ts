@@ -100,10 +100,16 @@ export const SniffDeviceSchema = Type.Object({
   registers: Type.Array(RegisterSchema, { minItems: 1 }),
 }, strict);
 
+/** The master's port: the serial settings, and whether the adapter echoes what it sends. */
+export const MasterPortSchema = Type.Object({
+  ...PortSchema.properties,
+  echo: Type.Optional(Type.Boolean({ default: false, description: 'the RS-485 adapter hears its own transmission (local echo): skip the copy of each request' })),
+}, { ...strict, description: 'serial port settings (8N1 unless stated)' });
+
 export const ModbusRtuSourceSchema = Type.Object({
   id: Identifier('source id'),
   type: Type.Literal('modbus-rtu'),
-  port: PortSchema,
+  port: MasterPortSchema,
   intervalMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 86_400_000, default: 5000, description: 'poll cycle period' })),
   maxGap: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, default: 4, description: 'merge registers at most this many addresses apart into one request' })),
   devices: Type.Array(ModbusDeviceSchema, { minItems: 1 }),
@@ -113,6 +119,7 @@ export const ModbusSniffSourceSchema = Type.Object({
   id: Identifier('source id'),
   type: Type.Literal('modbus-sniff'),
   port: PortSchema,
+  responseWindowMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 60_000, default: 1000, description: 'a response pairs with the request before it only if it comes within this time; set it above the master\'s timeout' })),
   devices: Type.Array(SniffDeviceSchema, { minItems: 1 }),
 }, strict);
 
@@ -167,6 +174,7 @@ export const ConfigSchema = Type.Object({
 }, { ...strict, $id: 'https://tapwire.dev/schema/config-v1.json', title: 'Tapwire agent config' });
 
 export type PortConfig = Static<typeof PortSchema>;
+export type MasterPortConfig = Static<typeof MasterPortSchema>;
 export type KvDecoderConfig = Static<typeof KvDecoderSchema>;
 export type CsvDecoderConfig = Static<typeof CsvDecoderSchema>;
 export type RegexDecoderConfig = Static<typeof RegexDecoderSchema>;

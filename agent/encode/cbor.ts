@@ -24,6 +24,7 @@
 //   boolean / null               f5 f4 / f6  (undefined outside objects throws)
 
 import { Decoder, Tag } from 'cbor-x';
+import { definiteStrings } from './cbor-definite.js';
 
 export { Tag };
 
@@ -258,6 +259,12 @@ export function decodeCbor(bytes: Uint8Array): unknown {
   if (bytes.length === 0) throw cborError('empty input');
   try {
     return safeInts(decoder.decode(bytes));
+  } catch (err) {
+    // cbor-x refuses indefinite-length strings, which are valid CBOR: make them definite and read again
+    if (!/indefinite length/i.test((err as Error).message)) throw cborError((err as Error).message);
+  }
+  try {
+    return safeInts(decoder.decode(definiteStrings(bytes)));
   } catch (err) {
     throw cborError((err as Error).message);
   }

@@ -18,9 +18,14 @@
 // rejects unknown keys anywhere, and no source type has a write path; so no
 // config, however signed, can make the agent write to a field device. Proven
 // by test/ota/envelope.test.ts ("a signed config with a write function code").
+//
+// No leaked secret: validateConfig also applies the secret-path rule
+// (agent/config/secret-paths.ts), the same code `config check` and `run` use;
+// a config naming a device secret as a credential or port is rejected with
+// code "secret-path" before anything is stored, stopped or connected.
 
 import { resolve } from 'node:path';
-import { validateConfig, type ConfigIssue, type ResolvedConfig } from '../config/load.js';
+import { IssueCode, validateConfig, type ConfigIssue, type ResolvedConfig } from '../config/load.js';
 import { otaConsoleProblem } from '../config/console-port.js';
 import { decodeCbor, Tag } from '../encode/cbor.js';
 import { COSE_ALG_EDDSA, CoseError, decodeSign1, verifySign1 } from '../encode/cose.js';
@@ -35,7 +40,7 @@ const MAX_DEPTH = 32;
 /** Stable rejection codes (also in acks and the counters `ota.rejected.<code>`). */
 export type RejectCode =
   | 'empty' | 'too-large' | 'not-cose' | 'bad-alg' | 'content-type' | 'unknown-key' | 'bad-signature'
-  | 'bad-payload' | 'unsupported-version' | 'wrong-device' | 'not-newer' | 'schema' | 'forbidden-change';
+  | 'bad-payload' | 'unsupported-version' | 'wrong-device' | 'not-newer' | 'schema' | 'secret-path' | 'forbidden-change';
 
 export interface VersionFloor {
   /** The version that runs now (0 = the local config file). */
@@ -189,7 +194,9 @@ function check(bytes: Uint8Array, ctx: VerifyContext): ConfigVerdict {
   const result = validateConfig(raw);
   if (!result.ok) {
     const shown = result.issues.slice(0, 5).map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ');
-    return reject('schema', `${result.issues.length} problem(s): ${shown}`.slice(0, 600), version);
+    // a config naming a secret of the device as a credential or port: never applied, never connected with
+    const code = result.issues.every((i) => i.code === IssueCode.SECRET_PATH) ? 'secret-path' : 'schema';
+    return reject(code, `${result.issues.length} problem(s): ${shown}`.slice(0, 600), version);
   }
   const config = result.config;
   if (config.device !== ctx.device) {

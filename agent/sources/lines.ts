@@ -86,7 +86,12 @@ export function createLinesSource(config: LinesSourceConfig, ctx: SourceContext)
   return {
     id,
     async start(s) { sink = s; await keeper.start(); },
-    async stop() { await keeper.stop(); sink = undefined; },
+    async stop() {
+      // half a line stays with the port for a source that reads it next (a config swap): never cut a line
+      const delimiter = Buffer.from(config.delimiter ?? '\n', 'utf8');
+      await keeper.stop(discardNext ? { dropThrough: delimiter } : { unconsumed: Buffer.from(parser.buffer) });
+      sink = undefined;
+    },
     health(): SourceHealth { return { open: keeper.isOpen, lastReadingAt }; },
   };
 }

@@ -1,21 +1,24 @@
 // Modbus RTU polling master: one read request (FC 1-4 only) at a time on the
-// half-duplex bus, every `intervalMs` without drift. A silent, garbling or
-// refusing unit costs at most timeoutMs x (1 + retries) per request, and
-// nothing at all while it is in backoff, so it never starves the others.
+// half-duplex bus, every `intervalMs` without drift. Answers are matched by
+// time (modbus/line.ts): a late answer is never taken for another request. A
+// unit that times out is waited out before it is asked anything again (its
+// late answer is discarded and counted), its turn ends for the cycle, and if
+// it answered nothing it backs off like a dead unit: a silent or slow unit
+// costs the others at most one read's attempts per probe.
 
 import type { ModbusDeviceConfig, ModbusRtuSourceConfig } from '../config/schema.js';
 import { createKeyedRateLimitedWarn } from '../log.js';
 import type { ReadingSink } from '../reading.js';
 import type { SerialPort } from '../../hal/serial.js';
-import type { Timer } from '../../hal/clock.js';
 import type { Source, SourceContext, SourceHealth } from './source.js';
-import { encodeReadFrame, frameTiming, parseResponse, type Expectation, type ResponseParse } from './modbus/frame.js';
+import { encodeReadFrame, frameTiming, type Expectation } from './modbus/frame.js';
+import { createRtuLine } from './modbus/line.js';
 import { assertReadableRegisters, decodeRegister, planReads, type PlannedRead } from './modbus/plan.js';
+import { createPollLoop } from './modbus/poll-loop.js';
 
 const DEFAULTS = { timeoutMs: 200, retries: 1, backoffMaxMs: 60_000, intervalMs: 5000, maxGap: 4 } as const;
-const WRITE_STALL_MS = 1000;
 
-type Stat = 'ok' | 'timeouts' | 'exceptions' | 'crc_errors' | 'garbage';
+type Stat = 'ok' | 'timeouts' | 'late' | 'duplicates' | 'exceptions' | 'crc_errors' | 'garbage';
 
 interface UnitState {
   unit: number;
@@ -23,28 +26,20 @@ interface UnitState {
   retries: number;
   backoffMaxMs: number;
   reads: PlannedRead[];
+  /** Where the next turn starts: after a read that timed out, the reads behind it go first. */
+  nextRead: number;
   /** Consecutive cycles in which the unit answered nothing. */
   failedCycles: number;
   /** Monotonic ms before which the unit is skipped (backoff). */
   probeAt: number;
+  /** Monotonic ms before which nothing is sent to the unit: a late answer of its may still come. */
+  quietUntil: number;
   stats: Record<Stat, number>;
   lastOkAt?: number;
   lastException?: number;
 }
 
-type Outcome =
-  | Exclude<ResponseParse, { kind: 'incomplete' }>
-  | { kind: 'timeout'; partial: number }
-  | { kind: 'write-failed'; error: string }
-  | { kind: 'stopped' };
-
-type ReadResult = 'answered' | 'failed' | 'stopped';
-
-interface Pending {
-  /** Bytes that arrived while this request waits. */
-  feed(chunk: Buffer): void;
-  settle(o: Outcome): void;
-}
+type ReadResult = 'answered' | 'timed-out' | 'failed' | 'stopped';
 
 export function createModbusRtuSource(config: ModbusRtuSourceConfig, ctx: SourceContext): Source {
   assertReadableRegisters(config.id, config.devices);
@@ -52,7 +47,6 @@ export function createModbusRtuSource(config: ModbusRtuSourceConfig, ctx: Source
   const { clock, counters } = ctx;
   const log = ctx.log.child(`source:${id}`);
   const warn = createKeyedRateLimitedWarn(log, 10_000, () => clock.monotonic());
-  const timing = frameTiming(config.port);
   const intervalMs = config.intervalMs ?? DEFAULTS.intervalMs;
   const maxGap = config.maxGap ?? DEFAULTS.maxGap;
   const units: UnitState[] = config.devices.map((d: ModbusDeviceConfig) => ({
@@ -61,106 +55,34 @@ export function createModbusRtuSource(config: ModbusRtuSourceConfig, ctx: Source
     retries: d.retries ?? DEFAULTS.retries,
     backoffMaxMs: d.backoffMaxMs ?? DEFAULTS.backoffMaxMs,
     reads: planReads(d.unit, d.registers, maxGap),
+    nextRead: 0,
     failedCycles: 0,
     probeAt: 0,
-    stats: { ok: 0, timeouts: 0, exceptions: 0, crc_errors: 0, garbage: 0 },
+    quietUntil: 0,
+    stats: { ok: 0, timeouts: 0, late: 0, duplicates: 0, exceptions: 0, crc_errors: 0, garbage: 0 },
   }));
+
+  const line = createRtuLine({
+    clock,
+    timing: frameTiming(config.port),
+    echo: config.port.echo ?? false,
+    onDiscard(bytes: number, startedAt: number) {
+      counters.inc(`source.${id}.discarded_bytes`, bytes);
+      // a burst while a unit is waited out after its timeout is that unit's late answer
+      const late = units.filter((u) => startedAt < u.quietUntil).sort((a, b) => b.quietUntil - a.quietUntil)[0];
+      if (late) count(late, 'late');
+      else counters.inc(`source.${id}.stray`);
+    },
+  });
 
   let port: SerialPort | undefined;
   let sink: ReadingSink = () => {};
-  let running = false;
-  let loopDone: Promise<void> = Promise.resolve();
-  let pending: Pending | undefined;
-  let wake: (() => void) | undefined;
-  let lastRxAt = -Infinity;
-  let lastTxAt = -Infinity;
   let lastReadingAt: number | undefined;
-  let cyclesSkipped = 0;
 
   const count = (u: UnitState, what: Stat): void => {
     u.stats[what]++;
     counters.inc(`source.${id}.unit.${u.unit}.${what}`);
   };
-
-  /** A sleep that stop() cuts short. */
-  const sleep = (ms: number): Promise<void> => new Promise((resolve) => {
-    let timer: Timer | undefined;
-    const done = (): void => { timer?.cancel(); wake = undefined; resolve(); };
-    wake = done;
-    timer = clock.setTimeout(done, Math.max(0, ms));
-  });
-
-  const onData = (chunk: Buffer): void => {
-    lastRxAt = clock.monotonic();
-    if (pending) { pending.feed(chunk); return; }
-    // A late answer to a request that already timed out: it belongs to nobody.
-    counters.inc(`source.${id}.stray_bytes`, chunk.length);
-  };
-
-  const onClose = (err?: Error): void => {
-    if (!err || !running) return;
-    counters.inc(`source.${id}.port_errors`);
-    warn('port closed; reopening at the next cycle', { path: config.port.path, cause: err.message });
-  };
-
-  /** Waits for t3.5 of silence on the bus (at most `maxMs`: a line that never goes quiet still gets polled). */
-  const quiet = async (maxMs: number): Promise<void> => {
-    const until = clock.monotonic() + maxMs;
-    for (;;) {
-      const now = clock.monotonic();
-      const wait = Math.max(lastRxAt, lastTxAt) + timing.t35Ms - now;
-      if (wait <= 0 || now >= until || !running) return;
-      await sleep(Math.min(wait, until - now));
-    }
-  };
-
-  /**
-   * Sends one request and waits for its answer, its garbage, or its timeout.
-   * Garbage ends the wait only once the line is quiet again (t3.5), so the
-   * retry does not collide with the rest of it and the whole attempt stays
-   * within the unit's timeout.
-   */
-  const exchange = (p: SerialPort, frame: Uint8Array, expect: Expectation, timeoutMs: number): Promise<Outcome> =>
-    new Promise<Outcome>((resolve) => {
-      let timer: Timer | undefined;
-      let silence: Timer | undefined;
-      let settled = false;
-      // Flush: whatever arrived before this request is not its answer.
-      let bytes: Buffer = Buffer.alloc(0);
-      let verdict: Outcome | undefined;
-      const me: Pending = {
-        feed(chunk) {
-          if (!verdict) {
-            bytes = bytes.length === 0 ? chunk : Buffer.concat([bytes, chunk]);
-            const r = parseResponse(bytes, expect);
-            if (r.kind === 'incomplete') return;
-            if (r.kind === 'ok' || r.kind === 'exception') { me.settle(r); return; }
-            verdict = r;
-          }
-          silence?.cancel();
-          silence = clock.setTimeout(() => me.settle(verdict!), timing.t35Ms);
-        },
-        settle(o) {
-          if (settled) return;
-          settled = true;
-          timer?.cancel();
-          silence?.cancel();
-          if (pending === me) pending = undefined;
-          resolve(o);
-        },
-      };
-      pending = me;
-      // A driver that never drains (a wedged USB adapter) must not wedge the loop.
-      timer = clock.setTimeout(() => me.settle({ kind: 'write-failed', error: 'write did not complete' }), WRITE_STALL_MS + timeoutMs);
-      // The answer may arrive before write() resolves (a fast device, the test double).
-      p.write(frame).then(() => {
-        lastTxAt = clock.monotonic();
-        if (settled) return;
-        // The response timeout runs from the end of our transmission (write drains).
-        timer?.cancel();
-        timer = clock.setTimeout(() => me.settle(verdict ?? { kind: 'timeout', partial: bytes.length }), timeoutMs);
-      }, (err: Error) => me.settle({ kind: 'write-failed', error: err.message }));
-    });
 
   const deliver = (read: PlannedRead, data: Uint8Array): void => {
     const now = clock.now();
@@ -172,23 +94,38 @@ export function createModbusRtuSource(config: ModbusRtuSourceConfig, ctx: Source
     }
   };
 
-  const transact = async (p: SerialPort, u: UnitState, read: PlannedRead): Promise<ReadResult> => {
+  /** Waits until `u` may be asked again (its late answers discarded), then for t3.5 of silence. */
+  const clearLine = (u: UnitState): Promise<void> =>
+    line.quiet(u.quietUntil, u.timeoutMs + Math.max(0, u.quietUntil - clock.monotonic()));
+
+  const transact = async (p: SerialPort, u: UnitState, read: PlannedRead, running: () => boolean): Promise<ReadResult> => {
     const frame = encodeReadFrame(u.unit, read.fc, read.address, read.quantity);
     const expect: Expectation = { unit: u.unit, fc: read.fc, quantity: read.quantity };
+    const firstSentAt = clock.monotonic();
+    let timedOut = false;
     for (let attempt = 0; attempt <= u.retries; attempt++) {
-      await quiet(u.timeoutMs);
-      if (!running) return 'stopped';
-      const o = await exchange(p, frame, expect, u.timeoutMs);
+      await clearLine(u);
+      if (!running()) return 'stopped';
+      const sentAt = clock.monotonic();
+      const o = await line.exchange(p, frame, expect, u.timeoutMs);
+      if (o.kind === 'ok' || o.kind === 'exception') {
+        if (o.junk > 0) counters.inc(`source.${id}.junk_bytes`, o.junk);
+        for (let c = 0; c < o.copies; c++) count(u, 'duplicates');
+      }
       switch (o.kind) {
         case 'ok':
           count(u, 'ok');
           u.lastOkAt = clock.now();
+          // After a timed-out attempt this answer may be that attempt's (late): the
+          // answer to the last attempt may then still come. Wait it out before asking the unit again.
+          if (timedOut) u.quietUntil = clock.monotonic() + (sentAt - firstSentAt) + u.timeoutMs;
           deliver(read, o.data);
           return 'answered';
         case 'exception':
           // An exception is an answer: asking again gets the same one.
           count(u, 'exceptions');
           u.lastException = o.code;
+          if (timedOut) u.quietUntil = clock.monotonic() + (sentAt - firstSentAt) + u.timeoutMs;
           warn('exception response', { unit: u.unit, fc: read.fc, address: read.address, quantity: read.quantity, code: o.code });
           return 'answered';
         case 'crc-error':
@@ -200,8 +137,10 @@ export function createModbusRtuSource(config: ModbusRtuSourceConfig, ctx: Source
           warn('unexpected response', { unit: u.unit, fc: read.fc, address: read.address, cause: o.reason });
           break;
         case 'timeout':
-          // A truncated answer is garbage; silence is a timeout.
-          count(u, o.partial > 0 ? 'garbage' : 'timeouts');
+          // Its answer may still come: nothing goes to this unit until the window it could start in has passed.
+          count(u, 'timeouts');
+          timedOut = true;
+          u.quietUntil = clock.monotonic() + u.timeoutMs;
           break;
         case 'write-failed':
           counters.inc(`source.${id}.port_errors`);
@@ -211,18 +150,24 @@ export function createModbusRtuSource(config: ModbusRtuSourceConfig, ctx: Source
           return 'stopped';
       }
     }
-    return 'failed';
+    return timedOut ? 'timed-out' : 'failed';
   };
 
-  const pollUnit = async (p: SerialPort, u: UnitState): Promise<'stopped' | void> => {
+  const pollUnit = async (p: SerialPort, u: UnitState, running: () => boolean): Promise<'stopped' | void> => {
     let answered = false;
-    for (const read of u.reads) {
-      const r = await transact(p, u, read);
+    const n = u.reads.length;
+    const start = u.nextRead % n;
+    for (let k = 0; k < n; k++) {
+      const i = (start + k) % n;
+      const r = await transact(p, u, u.reads[i]!, running);
       if (r === 'stopped') return 'stopped';
-      if (r === 'answered') answered = true;
-      // A unit that was already silent and stays silent is not asked the rest:
-      // one request's budget is enough to learn it is still gone.
-      else if (!answered && u.failedCycles > 0) break;
+      if (r === 'answered') { answered = true; continue; }
+      if (r === 'timed-out' || !answered) {
+        // Silent or late: its turn ends (the reads behind this one go first next time), and a
+        // unit that answered nothing at all is not asked the rest: one read's budget tells.
+        u.nextRead = (i + 1) % n;
+        break;
+      }
     }
     if (answered) {
       if (u.failedCycles > 0) log.info('unit answers again', { unit: u.unit, after_cycles: u.failedCycles });
@@ -234,54 +179,22 @@ export function createModbusRtuSource(config: ModbusRtuSourceConfig, ctx: Source
     // Skip 1, 2, 4, ... cycles' worth of time, capped: then probe again.
     const backoffMs = Math.min(u.backoffMaxMs, intervalMs * 2 ** Math.min(u.failedCycles - 1, 30));
     u.probeAt = clock.monotonic() + backoffMs;
-    warn('unit not answering; backing off', { unit: u.unit, failed_cycles: u.failedCycles, backoff_ms: backoffMs });
+    warn('unit not answering in time; backing off', { unit: u.unit, failed_cycles: u.failedCycles, backoff_ms: backoffMs, late: u.stats.late });
   };
 
-  const cycle = async (p: SerialPort): Promise<void> => {
-    counters.inc(`source.${id}.cycles`);
-    for (const u of units) {
-      if (!running) return;
-      if (clock.monotonic() < u.probeAt) continue;
-      if (await pollUnit(p, u) === 'stopped') return;
-    }
-  };
-
-  const ensureOpen = async (p: SerialPort): Promise<boolean> => {
-    if (p.isOpen) return true;
-    try {
-      await p.open();
-      log.info('port reopened', { path: config.port.path });
-      return true;
-    } catch (err) {
-      counters.inc(`source.${id}.open_errors`);
-      warn('cannot reopen port', { path: config.port.path, cause: (err as Error).message });
-      return false;
-    }
-  };
-
-  const loop = async (p: SerialPort): Promise<void> => {
-    // Cycle k is due at t0 + k * interval: a slow cycle never shifts the grid.
-    const t0 = clock.monotonic();
-    let k = 0;
-    while (running) {
-      try {
-        if (await ensureOpen(p)) await cycle(p);
-      } catch (err) {
-        // Not expected; but nothing escapes the loop.
-        counters.inc(`source.${id}.errors`);
-        warn('poll cycle failed', { cause: (err as Error).message });
+  const loop = createPollLoop({
+    id, intervalMs, clock, counters, log, warn, path: config.port.path,
+    async cycle(p, running) {
+      counters.inc(`source.${id}.cycles`);
+      for (const u of units) {
+        if (!running()) return;
+        if (clock.monotonic() < u.probeAt) continue;
+        if (await pollUnit(p, u, running) === 'stopped') return;
       }
-      if (!running) return;
-      const next = Math.max(k + 1, Math.ceil((clock.monotonic() - t0) / intervalMs));
-      if (next > k + 1) {
-        cyclesSkipped += next - k - 1;
-        counters.inc(`source.${id}.cycles_skipped`, next - k - 1);
-        warn('poll cycle overran its interval; skipping', { interval_ms: intervalMs, skipped: next - k - 1 });
-      }
-      k = next;
-      await sleep(t0 + k * intervalMs - clock.monotonic());
-    }
-  };
+    },
+    stopWaits: () => line.stop(),
+    resumeWaits: () => line.resume(),
+  });
 
   const unitHealth = (u: UnitState): Record<string, unknown> => ({
     state: u.failedCycles === 0 ? (u.stats.ok + u.stats.exceptions > 0 ? 'ok' : 'unknown') : 'backoff',
@@ -294,36 +207,26 @@ export function createModbusRtuSource(config: ModbusRtuSourceConfig, ctx: Source
   return {
     id,
     async start(s) {
-      if (running) return;
+      if (loop.running()) return;
       sink = s;
       if (!port) {
         const { path, baudRate, dataBits, stopBits, parity } = config.port;
         port = ctx.serial.openReadWrite({ path, baudRate, dataBits, stopBits, parity });
-        port.onData(onData);
-        port.onClose(onClose);
+        port.onData((chunk) => line.onData(chunk));
+        port.onClose((err) => loop.portClosed(err));
       }
-      // A port missing at start is retried at every cycle (ensureOpen).
-      try { await port.open(); } catch (err) {
-        counters.inc(`source.${id}.open_errors`);
-        log.error('cannot open port; retrying every cycle', { path: config.port.path, cause: (err as Error).message });
-      }
-      running = true;
-      log.info('polling', { path: config.port.path, units: units.length, requests: units.reduce((n, u) => n + u.reads.length, 0), interval_ms: intervalMs });
-      loopDone = loop(port);
+      log.info('polling', { path: config.port.path, units: units.length, requests: units.reduce((k, u) => k + u.reads.length, 0), interval_ms: intervalMs, echo: config.port.echo ?? false });
+      await loop.start(port);
     },
     async stop() {
-      if (!running) return;
-      running = false;
-      wake?.();
-      pending?.settle({ kind: 'stopped' });
-      await loopDone;
+      await loop.stop();
       await port?.close();
     },
     health(): SourceHealth {
       const h: SourceHealth = {
-        open: running && (port?.isOpen ?? false),
+        open: loop.running() && (port?.isOpen ?? false),
         detail: {
-          cyclesSkipped,
+          cyclesSkipped: loop.cyclesSkipped(),
           units: Object.fromEntries(units.map((u) => [String(u.unit), unitHealth(u)])),
         },
       };

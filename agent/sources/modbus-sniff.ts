@@ -1,7 +1,9 @@
 // Passive Modbus RTU sniffer: listens to another master's traffic on a port
 // opened read-only (the type has no write), cuts it into frames by CRC and
-// silence, pairs each read request with the answer that follows and turns the
-// configured registers into readings. It never puts a byte on the bus.
+// silence, pairs a response with the request right before it only when nothing
+// else could have asked for it (modbus/pairing.ts), and turns the configured
+// registers into readings. It never puts a byte on the bus; an answer it is not
+// certain of is counted (unpaired), never published.
 
 import type { ModbusSniffSourceConfig } from '../config/schema.js';
 import { createKeyedRateLimitedWarn } from '../log.js';
@@ -12,9 +14,13 @@ import { createPortKeeper } from './reopen.js';
 import type { Source, SourceContext, SourceHealth } from './source.js';
 import { createRtuSplitter, frameTiming, type RtuFrame, type RtuSplitter } from './modbus/frame.js';
 import { assertReadableRegisters, covers, decodeRegister, resolveRegister, type ResolvedRegister } from './modbus/plan.js';
-import { responseDataBytes, type ReadFunctionCode } from './modbus/pdu.js';
+import { createPairing } from './modbus/pairing.js';
+import type { ReadFunctionCode } from './modbus/pdu.js';
 
-type Stat = 'frames' | 'requests' | 'responses' | 'exceptions' | 'unpaired' | 'crc_errors' | 'garbage' | 'garbage_bytes' | 'writes_seen';
+type Stat = 'frames' | 'requests' | 'responses' | 'exceptions' | 'unpaired' | 'unanswered' | 'crc_errors' | 'garbage' | 'garbage_bytes' | 'writes_seen';
+
+/** How long after a request its answer may start: longer than any master's timeout (Modbus masters use 100 ms to 1 s). */
+export const DEFAULT_RESPONSE_WINDOW_MS = 1000;
 
 export function createModbusSniffSource(config: ModbusSniffSourceConfig, ctx: SourceContext): Source {
   assertReadableRegisters(config.id, config.devices);
@@ -38,7 +44,7 @@ export function createModbusSniffSource(config: ModbusSniffSourceConfig, ctx: So
   }
 
   const stats: Record<Stat, number> = {
-    frames: 0, requests: 0, responses: 0, exceptions: 0, unpaired: 0, crc_errors: 0, garbage: 0, garbage_bytes: 0, writes_seen: 0,
+    frames: 0, requests: 0, responses: 0, exceptions: 0, unpaired: 0, unanswered: 0, crc_errors: 0, garbage: 0, garbage_bytes: 0, writes_seen: 0,
   };
   const count = (what: Stat, by = 1): void => {
     stats[what] += by;
@@ -50,7 +56,7 @@ export function createModbusSniffSource(config: ModbusSniffSourceConfig, ctx: So
   let running = false;
   let idleTimer: Timer | undefined;
   let lastReadingAt: number | undefined;
-  let request: { unit: number; fc: ReadFunctionCode; address: number; quantity: number } | undefined;
+  const pairing = createPairing(config.responseWindowMs ?? DEFAULT_RESPONSE_WINDOW_MS);
 
   const deliver = (unit: number, fc: ReadFunctionCode, address: number, quantity: number, data: Uint8Array): void => {
     const regs = wanted.get(`${unit}:${fc}`);
@@ -65,50 +71,55 @@ export function createModbusSniffSource(config: ModbusSniffSourceConfig, ctx: So
     }
   };
 
+  const answered = (unit: number, fc: number, bytes: number | undefined, now: number): ReturnType<typeof pairing.response> => {
+    const v = pairing.response(unit, fc, bytes, now);
+    if ('unpaired' in v) {
+      count('unpaired');
+      warn('response not paired with a request: dropped', { unit, fc, why: v.unpaired });
+    }
+    return v;
+  };
+
   const handle = (f: RtuFrame): void => {
+    const now = clock.monotonic();
     switch (f.kind) {
       case 'read-request':
         count('frames');
         count('requests');
-        if (request) count('unpaired'); // the previous request got no answer
-        request = { unit: f.unit, fc: f.fc, address: f.address, quantity: f.quantity };
-        return;
+        pairing.request({ unit: f.unit, fc: f.fc, address: f.address, quantity: f.quantity }, now);
+        break;
       case 'read-response': {
         count('frames');
         count('responses');
-        const q = request;
-        request = undefined;
-        if (!q || q.unit !== f.unit || q.fc !== f.fc || f.data.length !== responseDataBytes(q.fc, q.quantity)) {
-          count('unpaired');
-          return;
-        }
-        deliver(q.unit, q.fc, q.address, q.quantity, f.data);
-        return;
+        const v = answered(f.unit, f.fc, f.data.length, now);
+        if ('paired' in v) deliver(v.paired.unit, v.paired.fc, v.paired.address, v.paired.quantity, f.data);
+        break;
       }
-      case 'exception': {
+      case 'exception':
         count('frames');
         count('exceptions');
-        const q = request;
-        request = undefined;
-        if (!q || q.unit !== f.unit || q.fc !== f.fc) count('unpaired');
-        return;
-      }
+        answered(f.unit, f.fc, undefined, now);
+        break;
       case 'write':
         // Another master writing to the field: we only count it, we never act on it.
         count('frames');
         count('writes_seen');
-        if (request) { count('unpaired'); request = undefined; }
-        return;
+        pairing.other(now);
+        break;
       case 'crc-error':
         count('crc_errors');
+        pairing.other(now, f.head);
         warn('frame with bad CRC', { bytes: f.bytes });
-        return;
+        break;
       case 'garbage':
         count('garbage');
         count('garbage_bytes', f.bytes);
+        pairing.other(now, f.head);
         warn('bytes that are no frame', { bytes: f.bytes });
-        return;
+        break;
     }
+    const lost = pairing.takeUnanswered();
+    if (lost > 0) count('unanswered', lost);
   };
 
   const handleAll = (frames: RtuFrame[]): void => {
@@ -133,7 +144,7 @@ export function createModbusSniffSource(config: ModbusSniffSourceConfig, ctx: So
   const keeper = createPortKeeper(port, {
     counterPrefix: `source.${id}`,
     // A frame cut by an unplug is not finished by whatever comes after the replug.
-    onOpen: () => { splitter = createRtuSplitter({ gapMs }); request = undefined; },
+    onOpen: () => { splitter = createRtuSplitter({ gapMs }); pairing.reset(); },
   }, { clock, log, counters });
 
   return {

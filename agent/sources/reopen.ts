@@ -3,14 +3,15 @@
 // exponential backoff until stopped. Every attempt and loss is logged.
 
 import type { Clock, Timer } from '../../hal/clock.js';
-import type { ReadOnlyPort } from '../../hal/serial.js';
+import type { Handback, ReadOnlyPort } from '../../hal/serial.js';
 import type { Counters } from '../counters.js';
 import type { Logger } from '../log.js';
 
 export interface PortKeeper {
   /** First open attempt; resolves whether or not it succeeded. */
   start(): Promise<void>;
-  stop(): Promise<void>;
+  /** Closes the port; `handback` goes to the port (see Handback). */
+  stop(handback?: Handback): Promise<void>;
   readonly isOpen: boolean;
 }
 
@@ -65,11 +66,11 @@ export function createPortKeeper(
   return {
     get isOpen() { return port.isOpen; },
     async start() { stopped = false; delay = initial; await attempt(); },
-    async stop() {
+    async stop(handback) {
       stopped = true;
       timer?.cancel();
       timer = undefined;
-      await port.close();
+      await port.close(handback);
     },
   };
 }

@@ -175,4 +175,32 @@ test('maps decode as Map with their integer keys intact', () => {
   assert.is(m.get(-1), 'x');
 });
 
+
+test('indefinite-length byte and text strings (RFC 8949 3.2.3) decode like their definite forms, also inside containers and tags', () => {
+  // (_ h'0102', h'03')  and  (_ "ab", "c")
+  assert.equal(decodeCbor(unhex('5f 42 0102 41 03 ff')), new Uint8Array([1, 2, 3]));
+  assert.is(decodeCbor(unhex('7f 62 6162 61 63 ff')), 'abc');
+  assert.is(decodeCbor(unhex('7f ff')), '', 'no chunks at all is the empty string');
+  // {_ (_ "k","ey"): [_ (_ "v"), 1]} inside tag 18
+  const v = decodeCbor(unhex('d2 bf 7f 616b 626579 ff 9f 7f 6176 ff 01 ff ff'));
+  assert.instance(v, Tag);
+  assert.equal((v as Tag).value, new Map([['key', ['v', 1]]]));
+  // a 300-byte text in two chunks: the rewritten head takes two length bytes
+  const long = 'x'.repeat(300);
+  assert.is(decodeCbor(unhex(`7f 79012b ${Buffer.from(long.slice(0, 299)).toString('hex')} 61 78 ff`)), long);
+});
+
+test('malformed indefinite-length strings are refused with ERR_CBOR_INVALID, never mended', () => {
+  for (const bad of [
+    '7f 6161',          // no break
+    '7f 4161 ff',       // a byte-string chunk inside a text string
+    '5f 5f 41 01 ff ff', // nested indefinite chunk
+    '7f 6261 ff',       // chunk longer than the input
+    '7f 6161 ff 00',    // trailing bytes
+    '81 7f 6161',       // truncated inside an array
+  ]) {
+    assert.throws(() => decodeCbor(unhex(bad)), (e: Error & { code?: string }) => e.code === 'ERR_CBOR_INVALID', bad);
+  }
+});
+
 test.run();

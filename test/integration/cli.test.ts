@@ -45,6 +45,8 @@ const mistakes: Array<[string, (c: Record<string, any>) => void, string]> = [
   }, 'sources[0].devices[0].registers[0].fc'],
   ['unknown source type', (c) => { c.sources[0].type = 'modbus-tcp'; }, 'sources[0].type'],
   ['inline password', (c) => { c.uplink.password = 'hunter2'; }, 'uplink.password'],
+  ['password file is the device key', (c) => { c.uplink.username = 'dev'; c.uplink.passwordFile = `${c.stateDir}/device.key`; }, 'uplink.passwordFile'],
+  ['client key reached through ".."', (c) => { c.uplink.cert = '/etc/ssl/c.pem'; c.uplink.key = `${c.stateDir}/../state/device.key.next`; }, 'uplink.key'],
   ['duplicate source id', (c) => { c.sources.push({ ...c.sources[0], port: { path: '/dev/ttyUSB1', baudRate: 9600 } }); }, 'sources[1].id'],
 ];
 

@@ -152,8 +152,8 @@ test('one dead unit and one answering exceptions do not slow the healthy unit', 
       // that answer get a roomy timeout: a loaded test machine must not turn a
       // slow answer into a timeout (and a retry) here.
       { unit: 2, timeoutMs: 40, retries: 1, registers: [{ name: 'gone', fc: 3, address: 0, type: 'u16' }] },
-      { unit: 3, timeoutMs: 150, retries: 1, registers: [{ name: 'refused', fc: 3, address: 0, type: 'u16' }, { name: 'refused_too', fc: 4, address: 50, type: 'u16' }] },
-      { unit: 1, timeoutMs: 150, retries: 1, registers: [{ name: 'alive', fc: 3, address: 0, type: 'u16' }] },
+      { unit: 3, timeoutMs: 400, retries: 1, registers: [{ name: 'refused', fc: 3, address: 0, type: 'u16' }, { name: 'refused_too', fc: 4, address: 50, type: 'u16' }] },
+      { unit: 1, timeoutMs: 400, retries: 1, registers: [{ name: 'alive', fc: 3, address: 0, type: 'u16' }] },
     ],
     intervalMs,
     async (t) => {
@@ -176,8 +176,12 @@ test('one dead unit and one answering exceptions do not slow the healthy unit', 
   const inFlight = (sent: number, counted: number, what: string): void =>
     assert.ok(sent - counted === 0 || sent - counted === 1, `${what}: ${sent} sent, ${counted} counted`);
   // exceptions are answers: one request per read per cycle, never retried
-  inFlight(to(3), counters!.get('source.plc.unit.3.exceptions'), 'unit 3 exceptions');
-  assert.ok(to(3) >= 2 * (cycles - 1) && to(3) <= 2 * cycles, `unit 3: ${to(3)} requests in ${cycles} cycles`);
+  // (a loaded machine may make an answer miss its 150 ms window: that attempt is a timeout and is
+  // retried, never an exception asked again)
+  const u3 = (what: string): number => counters!.get(`source.plc.unit.3.${what}`);
+  const missed = u3('timeouts') + u3('garbage') + u3('crc_errors');
+  inFlight(to(3), u3('exceptions') + missed, 'unit 3 exceptions and missed answers');
+  assert.ok(u3('exceptions') >= 2 * (cycles - 1) - missed && u3('exceptions') <= 2 * cycles, `unit 3: ${u3('exceptions')} exceptions in ${cycles} cycles`);
   // the dead unit was backed off: far fewer than 2 attempts per cycle
   inFlight(to(2), counters!.get('source.plc.unit.2.timeouts'), 'unit 2 timeouts');
   assert.ok(to(2) <= 10 && to(2) < cycles, `dead unit probed ${to(2)} times in ${cycles} cycles`);

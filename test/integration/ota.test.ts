@@ -5,7 +5,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { closeSync, constants, existsSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Ack } from '../../agent/ota/ack.js';
@@ -250,6 +250,100 @@ test('tapwire config sign → retained publish → applied: the CLI-signed messa
     assert.is(await agent.stop(), 0);
     agent = undefined;
   } finally {
+    if (agent) await agent.kill9();
+    await r.close();
+  }
+});
+
+test('a signed config naming a device secret as a credential (direct path, symlink, "..", symlink then "..", hard link) is rejected, signed, and the broker it names never sees a connection', async () => {
+  const r = await rig();
+  // the broker a hostile config points at: it records every connection and every password it is offered
+  const offered: string[] = [];
+  const thief = await startAedes({ authenticate: (_c, user, pass, done) => { offered.push(`${user}:${String(pass)}`); done(null, true); } });
+  let agent: RunProcess | undefined;
+  try {
+    agent = await startRun(r.configPath, ['--health-timeout', '3000']);
+    const key = join(r.stateDir, 'device.key');
+    const etc = join(r.dir.path, 'etc');
+    mkdirSync(etc);
+    symlinkSync(key, join(etc, 'password'));
+    symlinkSync(join(r.stateDir, 'operators'), join(etc, 'ops'));
+    linkSync(key, join(etc, 'hard'));
+    const variants: Array<[string, Record<string, unknown>]> = [
+      ['direct', { passwordFile: key }],
+      ['symlink', { passwordFile: join(etc, 'password') }],
+      ['..', { passwordFile: `${etc}/../state/device.key` }],
+      ['symlink then ..', { passwordFile: `${etc}/ops/../device.key` }],
+      ['hard link', { passwordFile: join(etc, 'hard') }],
+      ['client key', { cert: join(etc, 'password'), key }],
+    ];
+    let version = 0;
+    for (const [what, files] of variants) {
+      const hostile = r.config({ uplink: { url: thief.url, protocolVersion: 4, username: 'dev', ...files } });
+      await r.publish(sign(r, ++version, hostile));
+      // an agent that took the config would connect there instead of acking here
+      await waitFor(() => r.acks.length >= version || thief.connections() > 0, 15_000, `ack for the ${what} variant`);
+      assert.is(thief.connections(), 0, `${what}: the agent connected to the broker the config names (${offered.length} password(s) offered)`);
+      const a = r.acks[version - 1]!;
+      assert.equal([a.result, a.code, a.version], ['rejected', 'secret-path', version], `${what}: ${JSON.stringify(a)}`);
+      assert.match(a.reason ?? '', /uplink\.(passwordFile|cert|key): .*(state directory|hard link)/, what);
+    }
+    assert.is(thief.connections(), 0, 'no connection to the broker the hostile configs name');
+    assert.equal(offered, [], 'no password offered');
+    assert.not.ok(existsSync(join(r.stateDir, 'ota', 'state.json')), 'nothing was stored or applied: the local config still runs');
+    const keyText = readFileSync(key, 'utf8');
+    assert.not.ok(agent.stderr().includes(keyText.split('\n')[1]!), 'the key never appears in the log');
+    // still connected to the real broker and publishing
+    await waitFor(() => { r.write(0, 'still=1'); return r.names().has('s0:still'); }, 10_000, 'readings after the rejections');
+  } finally {
+    if (agent) await agent.kill9();
+    await thief.close();
+    await r.close();
+  }
+});
+
+test('config swaps lose no line: a sensor writing numbered lines through five applies and rollbacks is read without a gap or a duplicate', async () => {
+  const r = await rig();
+  let agent: RunProcess | undefined;
+  let n = 0;
+  let writer: ReturnType<typeof setInterval> | undefined;
+  try {
+    agent = await startRun(r.configPath, ['--health-timeout', '1500']);
+    // the sensor: one numbered line every 20 ms, split in two writes so swaps also fall inside a line
+    writer = setInterval(() => {
+      n++;
+      const line = `n=${n}\n`;
+      writeSync(r.fds[0]!, line.slice(0, 2));
+      writeSync(r.fds[0]!, line.slice(2));
+    }, 20);
+    const seen = (): number[] => r.events.flatMap((e) => (e.kind === 'batch' ? e.readings.filter((x) => x.name === 's0:n').map((x) => x.v as number) : []));
+    await waitFor(() => seen().length > 5, 10_000, 'first numbered readings');
+    const steps: Array<[Record<string, unknown>, string]> = [
+      [r.config({ batch: { maxRecords: 7, maxAgeMs: 100 } }), 'accepted'],
+      [r.config({ uplink: { url: 'mqtt://127.0.0.1:9', protocolVersion: 4, reconnect: { initialMs: 100, maxMs: 500 } } }), 'rolled-back'],
+      [r.config({ sources: [{ id: 's0', type: 'lines', port: { path: join(r.dir.path, 'missing-tty'), baudRate: 115200 }, decoder: { type: 'kv' } }] }), 'rolled-back'],
+      [r.config({ batch: { maxRecords: 9, maxAgeMs: 100 } }), 'accepted'],
+      [r.config({ batch: { maxRecords: 11, maxAgeMs: 100 } }), 'accepted'],
+    ];
+    for (let i = 0; i < steps.length; i++) {
+      const [config, result] = steps[i]!;
+      await r.publish(sign(r, i + 1, config));
+      await waitFor(() => r.acks.length > i, 20_000, `ack for version ${i + 1}`);
+      assert.is(r.acks[i]!.result, result, JSON.stringify(r.acks[i]));
+    }
+    clearInterval(writer);
+    writer = undefined;
+    const last = n;
+    await waitFor(() => seen().includes(last), 15_000, `the last line, n=${last}`);
+    const got = seen();
+    const first = got[0]!;
+    const expected = Array.from({ length: last - first + 1 }, (_, k) => first + k);
+    const missing = expected.filter((k) => !got.includes(k));
+    assert.equal(missing, [], `lines lost across the swaps (${missing.length} of ${expected.length})`);
+    assert.is(got.length, expected.length, 'no line read twice');
+    assert.equal(got, expected, 'in order');
+  } finally {
+    if (writer) clearInterval(writer);
     if (agent) await agent.kill9();
     await r.close();
   }

@@ -182,4 +182,43 @@ test('the local config runs as version 0: version 1 is newer', () => {
   assert.ok(verifyConfigMessage(msg(1), ctx({ running: 0, highest: 0 })).ok);
 });
 
+/** CBOR as a streaming encoder may write it: every string, map and array of indefinite length, strings in 3-byte chunks. */
+function streamingCbor(v: unknown): Uint8Array {
+  const parts: Uint8Array[] = [];
+  const chunked = (major: number, bytes: Uint8Array): void => {
+    parts.push(Uint8Array.of((major << 5) | 31));
+    for (let i = 0; i < bytes.length; i += 3) parts.push(encodeCbor(major === 3 ? Buffer.from(bytes.subarray(i, i + 3)).toString('utf8') : bytes.subarray(i, i + 3)));
+    parts.push(Uint8Array.of(0xff));
+  };
+  const walk = (x: unknown): void => {
+    if (typeof x === 'string') { chunked(3, new TextEncoder().encode(x)); return; }
+    if (Array.isArray(x)) { parts.push(Uint8Array.of(0x9f)); x.forEach(walk); parts.push(Uint8Array.of(0xff)); return; }
+    if (x !== null && typeof x === 'object') {
+      parts.push(Uint8Array.of(0xbf));
+      for (const [k, val] of Object.entries(x)) { walk(k); walk(val); }
+      parts.push(Uint8Array.of(0xff));
+      return;
+    }
+    parts.push(encodeCbor(x));
+  };
+  walk(v);
+  return Uint8Array.from(parts.flatMap((p) => [...p]));
+}
+
+test('a config whose payload uses indefinite-length text and byte strings (valid CBOR) is accepted like its definite form', () => {
+  // ASCII only in the config: 3-byte chunks never split a UTF-8 sequence
+  const payload = streamingCbor({ v: 1, dev: 'ota-1', version: 4, config: rawConfig(STATE) });
+  assert.ok(payload.includes(0x7f), 'the payload really has indefinite-length text');
+  const v = verifyConfigMessage(signSign1(operator, payload, 'application/tapwire-config+cbor'), ctx());
+  assert.ok(v.ok, JSON.stringify(v));
+  if (v.ok) assert.equal(v.raw, rawConfig(STATE));
+  // an indefinite-length byte string is still no JSON value: refused for that, not as "not CBOR"
+  const bytes = streamingCbor({ v: 1, dev: 'ota-1', version: 4, config: { ...rawConfig(STATE), stateDir: 'x' } });
+  // (_ "x") -> (_ h'78')
+  const withBstr = Buffer.from(bytes).toString('hex').replace('7f6178ff', '5f4178ff');
+  const r = rejected(verifyConfigMessage(signSign1(operator, Buffer.from(withBstr, 'hex'), 'application/tapwire-config+cbor'), ctx()));
+  assert.is(r.code, 'bad-payload');
+  assert.match(r.reason, /stateDir: a byte string has no JSON equivalent/);
+});
+
 test.run();

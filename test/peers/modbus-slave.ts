@@ -2,7 +2,9 @@
 // ServerSerial (unit id 255 = answer every unit) in a child process on the
 // peer end of a pty. It records every byte it receives and sends, so tests can
 // check what the agent put on the wire. Units can be healthy, dead (silent) or
-// answer every request with an exception.
+// answer every request with an exception; and misbehave on the wire the way
+// field devices do: answer late, put junk before the answer, answer twice; the
+// line can echo every request back like an RS-485 adapter with local echo.
 //
 // Note: modbus-serial's ServerSerial rewrites the CRC of every request before
 // checking it (serverserial.js, 'data' handler), so it answers frames with a
@@ -22,12 +24,20 @@ export interface SlaveUnit {
   input?: Record<string, number>;
   coils?: Record<string, boolean>;
   discrete?: Record<string, boolean>;
+  /** Hold every answer this long (ms) after modbus-serial produced it. */
+  lateMs?: number;
+  /** Bytes written right before every answer. */
+  junkBefore?: number[];
+  /** Write every answer twice, back to back. */
+  twice?: boolean;
 }
 
 export interface SlaveSpec {
   path: string;
   baudRate: number;
   parity?: 'none' | 'even' | 'odd';
+  /** Echo every received byte back at once (the agent hears its own request). */
+  echo?: boolean;
   units: Record<string, SlaveUnit>;
 }
 
@@ -36,6 +46,8 @@ export interface ModbusSlave {
   received(): Buffer;
   /** Every byte the slave has sent so far, in order. */
   sent(): Buffer;
+  /** Every answer the slave has sent so far, one frame each (without junk or repeats). */
+  answers(): Buffer[];
   stop(): Promise<void>;
 }
 
@@ -70,6 +82,7 @@ export async function startModbusSlave(spec: SlaveSpec, timeoutMs = 10_000): Pro
   return {
     received: () => Buffer.concat(rx),
     sent: () => Buffer.concat(tx),
+    answers: () => tx.slice(),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -123,11 +136,19 @@ function runChild(spec: SlaveSpec): void {
   // Record what goes out: the server writes through options.portResponse when set.
   options.portResponse = {
     write(b: Buffer) {
-      send({ type: 'tx', hex: b.toString('hex') });
-      server.getPort().write(b);
+      const u = spec.units[String(b[0])] ?? {};
+      const out = Buffer.concat([Buffer.from(u.junkBefore ?? []), b, ...(u.twice ? [b] : [])]);
+      const go = (): void => {
+        send({ type: 'tx', hex: b.toString('hex') });
+        server.getPort().write(out);
+      };
+      if (u.lateMs) setTimeout(go, u.lateMs); else go();
     },
   };
-  server.getPort().on('data', (d) => send({ type: 'rx', hex: d.toString('hex') }));
+  server.getPort().on('data', (d) => {
+    if (spec.echo) server.getPort().write(d);
+    send({ type: 'rx', hex: d.toString('hex') });
+  });
   server.on('initialized', () => send({ type: 'ready' }));
   server.on('error', (e) => send({ type: 'error', message: String((e as Error | undefined)?.message ?? e) }));
   process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -1,5 +1,5 @@
-// Modbus RTU framing: inter-frame timing, the read request ADU, response
-// validation for the master and a CRC-driven frame splitter for the sniffer.
+// Modbus RTU framing: inter-frame timing, the read request ADU, the answer
+// search for the master and a CRC-driven frame splitter for the sniffer.
 // A frame is accepted only with a valid CRC-16/MODBUS; everything else is
 // reported as crc-error or garbage, never thrown.
 //
@@ -72,34 +72,43 @@ export interface Expectation {
   quantity: number;
 }
 
-export type ResponseParse =
+export type AnswerSearch =
+  | { kind: 'found'; at: number; length: number; answer: { kind: 'ok'; data: Uint8Array } | { kind: 'exception'; code: number } }
+  /** A frame of the expected shape may still be completing (more bytes needed). */
   | { kind: 'incomplete' }
-  | { kind: 'ok'; data: Uint8Array }
-  | { kind: 'exception'; code: number }
-  | { kind: 'crc-error' }
-  | { kind: 'garbage'; reason: string };
+  /** No answer frame in these bytes; `crc` if one had the right shape but a bad CRC. */
+  | { kind: 'none'; crc: boolean };
 
 /**
- * Validates what arrived after a request: unit, fc, byte count and CRC must
- * all match, so a late answer to an earlier request can never be paired
- * with this one. Bytes after a complete frame are ignored.
+ * Finds the first CRC-valid answer to `expect` in `buf` (its unit and fc, or
+ * the exception for them; the byte count it must have): junk before it, such
+ * as a transceiver's turn-on glitch, is skipped. Bytes after it are the
+ * caller's concern.
  */
-export function parseResponse(buf: Uint8Array, expect: Expectation): ResponseParse {
-  if (buf.length < 2) return { kind: 'incomplete' };
-  if (buf[0] !== expect.unit) return { kind: 'garbage', reason: `unit ${buf[0]} instead of ${expect.unit}` };
-  const fc = buf[1]!;
-  if (fc === (expect.fc | 0x80)) {
-    if (buf.length < 5) return { kind: 'incomplete' };
-    return crcOk(buf, 0, 5) ? { kind: 'exception', code: buf[2]! } : { kind: 'crc-error' };
-  }
-  if (fc !== expect.fc) return { kind: 'garbage', reason: `fc ${fc} instead of ${expect.fc}` };
-  if (buf.length < 3) return { kind: 'incomplete' };
+export function findAnswer(buf: Uint8Array, expect: Expectation): AnswerSearch {
   const want = responseDataBytes(expect.fc, expect.quantity);
-  if (buf[2] !== want) return { kind: 'garbage', reason: `byte count ${buf[2]} instead of ${want}` };
-  const total = 5 + want;
-  if (buf.length < total) return { kind: 'incomplete' };
-  if (!crcOk(buf, 0, total)) return { kind: 'crc-error' };
-  return { kind: 'ok', data: Uint8Array.from(buf.subarray(3, 3 + want)) };
+  let incomplete = false;
+  let crc = false;
+  for (let i = 0; i + 1 < buf.length; i++) {
+    if (buf[i] !== expect.unit) continue;
+    const fc = buf[i + 1]!;
+    let length: number;
+    if (fc === (expect.fc | 0x80)) length = 5;
+    else if (fc === expect.fc) {
+      if (i + 2 >= buf.length) { incomplete = true; continue; }
+      if (buf[i + 2] !== want) continue;
+      length = 5 + want;
+    } else continue;
+    if (i + length > buf.length) { incomplete = true; continue; }
+    if (!crcOk(buf, i, i + length)) { crc = true; continue; }
+    const answer = length === 5 && fc !== expect.fc
+      ? { kind: 'exception' as const, code: buf[i + 2]! }
+      : { kind: 'ok' as const, data: Uint8Array.from(buf.subarray(i + 3, i + 3 + want)) };
+    return { kind: 'found', at: i, length, answer };
+  }
+  // a lone unit byte at the very end may start the answer
+  if (buf.length > 0 && buf[buf.length - 1] === expect.unit) incomplete = true;
+  return incomplete ? { kind: 'incomplete' } : { kind: 'none', crc };
 }
 
 // ── sniffer side: cut a byte stream into frames ───────────────────────────
@@ -110,10 +119,10 @@ export type RtuFrame =
   | { kind: 'exception'; unit: number; fc: number; code: number }
   /** fc 5, 6, 15 or 16 seen on the bus (request or response): counted, never acted on. */
   | { kind: 'write'; unit: number; fc: number }
-  /** A run of bytes that began like a complete frame but failed its CRC. */
-  | { kind: 'crc-error'; bytes: number }
+  /** A run of bytes that began like a complete frame but failed its CRC; `head` is its first two bytes. */
+  | { kind: 'crc-error'; bytes: number; head?: [number, number] }
   /** A run of bytes that is no frame: noise, truncated frames, unknown function codes. */
-  | { kind: 'garbage'; bytes: number };
+  | { kind: 'garbage'; bytes: number; head?: [number, number] };
 
 export interface RtuSplitter {
   /** Feed a chunk that arrived at `atMs` (monotonic); returns the frames completed by it. */
@@ -202,13 +211,13 @@ export function createRtuSplitter(opts: SplitterOptions): RtuSplitter {
 
   // A skipped run that reached the end of the buffer stays open across pushes,
   // so one corrupted frame is reported once, however its bytes arrive.
-  let run: { bytes: number; crc: boolean } | undefined;
+  let run: { bytes: number; crc: boolean; head?: [number, number] } | undefined;
 
   const scan = (final: boolean): RtuFrame[] => {
     const out: RtuFrame[] = [];
     const endRun = (): void => {
       if (!run) return;
-      out.push({ kind: run.crc ? 'crc-error' : 'garbage', bytes: run.bytes });
+      out.push({ kind: run.crc ? 'crc-error' : 'garbage', bytes: run.bytes, ...(run.head ? { head: run.head } : {}) });
       run = undefined;
     };
     let i = 0;
@@ -217,7 +226,7 @@ export function createRtuSplitter(opts: SplitterOptions): RtuSplitter {
       const a = attempt(i, final || buf.length - i > MAX_ADU);
       if (a === 'wait') break;
       if (a === 'skip' || a === 'skip-crc') {
-        run ??= { bytes: 0, crc: a === 'skip-crc' };
+        run ??= { bytes: 0, crc: a === 'skip-crc', ...(i + 1 < buf.length ? { head: [buf[i]!, buf[i + 1]!] as [number, number] } : {}) };
         run.bytes++;
         i++;
         continue;

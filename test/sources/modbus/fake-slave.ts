@@ -34,6 +34,10 @@ export interface FakeUnit {
   exceptionCode?: number;
   /** Answer this many ms late (on the test's clock), per function code if a function. */
   delayMs?: number | ((fc: number, address: number) => number);
+  /** Bytes sent right before each answer (a transceiver's turn-on glitch). */
+  junkBefore?: number[];
+  /** Send every answer twice, back to back. */
+  twice?: boolean;
 }
 
 export interface Request { unit: number; fc: number; address: number; quantity: number; at: number }
@@ -60,9 +64,11 @@ export function readResponse(unit: number, fc: number, address: number, quantity
   return withCrc(out);
 }
 
-export function attachFakeSlave(port: PortDouble, clock: Clock, units: Record<number, FakeUnit>): { requests: Request[] } {
+export function attachFakeSlave(port: PortDouble, clock: Clock, units: Record<number, FakeUnit>, opts: { echo?: boolean } = {}): { requests: Request[] } {
   const requests: Request[] = [];
   port.onWrite = (frame) => {
+    // an RS-485 adapter with local echo hears its own request first
+    if (opts.echo) port.emitData(frame);
     if (frame.length !== 8 || !crcValid(frame)) return; // a real slave ignores a bad frame
     const [unit, fc] = [frame[0]!, frame[1]!];
     const address = (frame[2]! << 8) | frame[3]!;
@@ -85,6 +91,8 @@ export function attachFakeSlave(port: PortDouble, clock: Clock, units: Record<nu
         default: break;
       }
     }
+    if (u.junkBefore) answer = Buffer.concat([Buffer.from(u.junkBefore), answer]);
+    if (u.twice) answer = Buffer.concat([answer, answer]);
     const delay = typeof u.delayMs === 'function' ? u.delayMs(fc, address) : u.delayMs ?? 0;
     if (delay > 0) clock.setTimeout(() => port.emitData(answer), delay);
     else port.emitData(answer);

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createRtuSplitter, encodeReadFrame, frameTiming, parseResponse, type RtuFrame } from '../../../agent/sources/modbus/frame.js';
+import { createRtuSplitter, encodeReadFrame, findAnswer, frameTiming, type RtuFrame } from '../../../agent/sources/modbus/frame.js';
 import type { ReadFunctionCode } from '../../../agent/sources/modbus/pdu.js';
 import { crcValid, withCrc } from './fake-slave.js';
 
@@ -45,35 +45,33 @@ test('a read frame for broadcast or out-of-range units, or a write fc, is refuse
 
 const expect3 = { unit: 1, fc: 3 as const, quantity: 2 };
 
-test('parseResponse accepts a matching answer and returns its data bytes', () => {
-  const r = parseResponse(withCrc([1, 3, 4, 0x12, 0x34, 0x56, 0x78]), expect3);
-  assert.equal(r, { kind: 'ok', data: Uint8Array.of(0x12, 0x34, 0x56, 0x78) });
+const ok = (data: number[]): unknown => ({ kind: 'found', at: 0, length: 5 + data.length, answer: { kind: 'ok', data: Uint8Array.from(data) } });
+
+test('findAnswer accepts a matching answer and returns its data bytes', () => {
+  assert.equal(findAnswer(withCrc([1, 3, 4, 0x12, 0x34, 0x56, 0x78]), expect3), ok([0x12, 0x34, 0x56, 0x78]));
 });
 
-test('parseResponse waits for the rest of a partial answer', () => {
+test('findAnswer waits for the rest of a partial answer', () => {
   const full = withCrc([1, 3, 4, 0x12, 0x34, 0x56, 0x78]);
-  for (let n = 0; n < full.length; n++) assert.equal(parseResponse(full.subarray(0, n), expect3), { kind: 'incomplete' }, `${n} bytes`);
+  for (let n = 1; n < full.length; n++) assert.equal(findAnswer(full.subarray(0, n), expect3), { kind: 'incomplete' }, `${n} bytes`);
 });
 
-test('parseResponse reports exceptions, bad CRC, wrong unit, fc and byte count', () => {
-  assert.equal(parseResponse(withCrc([1, 0x83, 2]), expect3), { kind: 'exception', code: 2 });
+test('findAnswer reports exceptions and bad CRCs, and finds no answer from another unit, fc or byte count', () => {
+  assert.equal(findAnswer(withCrc([1, 0x83, 2]), expect3), { kind: 'found', at: 0, length: 5, answer: { kind: 'exception', code: 2 } });
   const bad = withCrc([1, 3, 4, 0x12, 0x34, 0x56, 0x78]);
   bad[4]! ^= 1;
-  assert.equal(parseResponse(bad, expect3), { kind: 'crc-error' });
+  assert.equal(findAnswer(bad, expect3), { kind: 'none', crc: true });
   const badEx = withCrc([1, 0x83, 2]);
   badEx[4]! ^= 1;
-  assert.equal(parseResponse(badEx, expect3), { kind: 'crc-error' });
-  assert.is(parseResponse(withCrc([2, 3, 4, 0, 0, 0, 0]), expect3).kind, 'garbage');
-  assert.is(parseResponse(withCrc([1, 4, 4, 0, 0, 0, 0]), expect3).kind, 'garbage');
-  assert.is(parseResponse(withCrc([1, 0x84, 2]), expect3).kind, 'garbage');
-  const wrongCount = parseResponse(withCrc([1, 3, 2, 0, 0]), expect3);
-  assert.is(wrongCount.kind, 'garbage');
-  assert.match((wrongCount as { reason: string }).reason, 'byte count 2 instead of 4');
+  assert.equal(findAnswer(badEx, expect3), { kind: 'none', crc: true });
+  for (const other of [[2, 3, 4, 0, 0, 0, 0], [1, 4, 4, 0, 0, 0, 0], [1, 0x84, 2], [1, 3, 2, 0, 0]]) {
+    assert.equal(findAnswer(withCrc(other), expect3), { kind: 'none', crc: false }, JSON.stringify(other));
+  }
 });
 
-test('parseResponse sizes bit responses: 10 coils come in 2 bytes', () => {
-  assert.equal(parseResponse(withCrc([5, 1, 2, 0xcd, 0x01]), { unit: 5, fc: 1, quantity: 10 }), { kind: 'ok', data: Uint8Array.of(0xcd, 0x01) });
-  assert.is(parseResponse(withCrc([5, 1, 1, 0xcd]), { unit: 5, fc: 1, quantity: 10 }).kind, 'garbage');
+test('findAnswer sizes bit responses: 10 coils come in 2 bytes', () => {
+  assert.equal(findAnswer(withCrc([5, 1, 2, 0xcd, 0x01]), { unit: 5, fc: 1, quantity: 10 }), ok([0xcd, 0x01]));
+  assert.equal(findAnswer(withCrc([5, 1, 1, 0xcd]), { unit: 5, fc: 1, quantity: 10 }).kind, 'none');
 });
 
 // ── splitter ──────────────────────────────────────────────────────────────
@@ -108,22 +106,22 @@ test('splitter reports a corrupted frame as one crc-error run and resynchronises
   // response: the splitter waits for more bytes or for silence before giving up.
   const frames = [...s.push(Buffer.concat([req(1, 3, 0, 2), broken, req(2, 3, 0, 1), resp(2, 3, [0, 9])]), 0), ...s.idle()];
   assert.equal(kinds(frames), ['read-request', 'crc-error', 'read-request', 'read-response']);
-  assert.equal(frames[1], { kind: 'crc-error', bytes: broken.length });
+  assert.equal(frames[1], { kind: 'crc-error', bytes: broken.length, head: [1, 3] }, 'its first two bytes say whose answer it may have been');
 });
 
 test('splitter skips noise bytes as garbage and still finds the frames around them', () => {
   const s = createRtuSplitter({ gapMs: 20 });
   const frames = s.push(Buffer.concat([Buffer.from([0x00, 0xff, 0xfe]), req(1, 3, 0, 1), Buffer.from([0xf9, 0x00]), resp(1, 3, [0, 5])]), 0);
   assert.equal(kinds(frames), ['garbage', 'read-request', 'garbage', 'read-response']);
-  assert.equal(frames[0], { kind: 'garbage', bytes: 3 });
-  assert.equal(frames[2], { kind: 'garbage', bytes: 2 });
+  assert.equal(frames[0], { kind: 'garbage', bytes: 3, head: [0x00, 0xff] });
+  assert.equal(frames[2], { kind: 'garbage', bytes: 2, head: [0xf9, 0x00] });
 });
 
 test('a truncated frame is given up as garbage once the line has been silent for the gap', () => {
   const s = createRtuSplitter({ gapMs: 20 });
   const truncated = resp(1, 3, [1, 2, 3, 4]).subarray(0, 6);
   assert.equal(s.push(truncated, 0), [], 'may still be arriving');
-  assert.equal(s.idle(), [{ kind: 'garbage', bytes: 6 }]);
+  assert.equal(s.idle(), [{ kind: 'garbage', bytes: 6, head: [1, 3] }]);
   assert.equal(s.idle(), [], 'nothing left');
 });
 
@@ -173,6 +171,20 @@ test('a long run of frame-like noise holds frames back by at most one ADU of tra
   const skipped = frames.reduce((n, f) => n + (f.kind === 'garbage' || f.kind === 'crc-error' ? f.bytes : 0), 0);
   assert.is(skipped, noise.length, 'every noise byte is accounted for');
   assert.equal(s.idle(), []);
+});
+
+test('findAnswer skips junk before the answer, waits for a partial one, and reports a bad CRC', () => {
+  const e = { unit: 1, fc: 3 as const, quantity: 2 };
+  const answer = resp(1, 3, [0, 5, 0, 6]);
+  const found = findAnswer(Buffer.concat([Buffer.from([0x00, 0x01, 0x03]), answer]), e);
+  assert.equal(found, { kind: 'found', at: 3, length: answer.length, answer: { kind: 'ok', data: new Uint8Array([0, 5, 0, 6]) } });
+  assert.equal(findAnswer(Buffer.concat([Buffer.from([0xff]), answer.subarray(0, 5)]), e), { kind: 'incomplete' });
+  const bad = Buffer.from(answer);
+  bad[4]! ^= 1;
+  assert.equal(findAnswer(bad, e), { kind: 'none', crc: true });
+  assert.equal(findAnswer(Buffer.from([0x22, 0x33, 0x44]), e), { kind: 'none', crc: false });
+  const exception = withCrc([1, 0x83, 2]);
+  assert.equal(findAnswer(Buffer.concat([Buffer.from([0]), exception]), e), { kind: 'found', at: 1, length: 5, answer: { kind: 'exception', code: 2 } });
 });
 
 test.run();
