@@ -115,7 +115,8 @@ export function createRuntime(opts: RuntimeOptions, deps: RuntimeDeps): Runtime 
   const fatalListeners: Array<(err: Error) => void> = [];
   // Console (issue 14): one for the process, from the local file only, living across
   // config swaps (it shows whichever Agent runs; between two it says so).
-  const observers = createAgentObservers(deps.serial);
+  // the tap wraps the handover factory: sources open through both (monitor sees what a held port buffered)
+  const observers = createAgentObservers(ports.serial);
   const consolePart = consolePartFor(local, {
     serial: deps.serial, clock: deps.clock, log: deps.log, counters, agent: () => current, observers,
     ...(deps.logRing ? { logRing: deps.logRing } : {}),

@@ -49,7 +49,7 @@ export function createPortTap(inner: SerialFactory): PortTap {
       path: port.path,
       get isOpen() { return port.isOpen; },
       open,
-      close: () => port.close(),
+      close: (handback) => port.close(handback),
       onData: (l) => port.onData(l),
       onClose: (l) => port.onClose(l),
     };
@@ -62,7 +62,7 @@ export function createPortTap(inner: SerialFactory): PortTap {
       path: port.path,
       get isOpen() { return port.isOpen; },
       open,
-      close: () => port.close(),
+      close: (handback) => port.close(handback),
       onData: (l) => port.onData(l),
       onClose: (l) => port.onClose(l),
       write: (data) => port.write(data),
