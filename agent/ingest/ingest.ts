@@ -1,0 +1,163 @@
+// The ingest core, transport-free: a data message or a key announcement in,
+// a promise that settles once its outcome is committed (acknowledge it then).
+// Checks what it can from a per-worker cache of device keys first (a cache
+// miss or an unknown key id asks the store again), then hands the message to
+// the committer, which re-checks under the device's lock. Also sweeps parked
+// batches: stored when their key turns up, rejected when it never does.
+
+import type { Clock, Timer } from '../../hal/clock.js';
+import { createCounters } from '../counters.js';
+import type { Logger } from '../log.js';
+import { checkBatch, deviceOfTopic, reject, type DeviceKeys, type Reject } from './check.js';
+import { createCommitter, type Committer } from './committer.js';
+import type { Db, Sql } from './db.js';
+import { loadKeys } from './device-keys.js';
+import { recordRollover, unparkKey, type RolloverOutcome } from './rollover.js';
+import { insertRejects, type Outcome } from './store.js';
+
+export interface IngestOptions {
+  db: Db;
+  /** Names this worker in rows it writes and in logs. */
+  worker: string;
+  topicPrefix?: string;
+  /** Most data messages stored in one transaction (default 16). */
+  maxGroup?: number;
+  /** How long a batch signed by an unannounced key waits for its announcement (default 1 h). */
+  parkTimeoutMs?: number;
+  /** How often parked batches are looked at (default 5 s). */
+  sweepIntervalMs?: number;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface Ingest {
+  /** A message from <prefix>/<dev>/data; resolves once its outcome is committed. */
+  data(topic: string, payload: Uint8Array): Promise<Outcome>;
+  /** A message from <prefix>/<dev>/key; resolves once recorded (or refused). */
+  key(topic: string, payload: Uint8Array): Promise<RolloverOutcome | undefined>;
+  counters(): Record<string, number>;
+  start(): void;
+  /** Stops sweeping and waits (up to timeoutMs) for what is queued to commit. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+/** Negative answers (device not enrolled) are asked again after this long. */
+const UNENROLLED_TTL_MS = 5_000;
+
+interface CacheEntry { keys: DeviceKeys | undefined; at: number }
+
+export function createIngest(opts: IngestOptions): Ingest {
+  const { db, worker, clock, log } = opts;
+  const prefix = opts.topicPrefix ?? 'tapwire';
+  const parkTimeoutS = Math.max(1, Math.round((opts.parkTimeoutMs ?? 3_600_000) / 1000));
+  const counters = createCounters();
+  const committer: Committer = createCommitter({ db, worker, maxGroup: opts.maxGroup ?? 16, clock, log });
+  const cache = new Map<string, CacheEntry>();
+  const loading = new Map<string, Promise<CacheEntry>>();
+  let sweepTimer: Timer | undefined;
+  let stopped = false;
+
+  function load(dev: string): Promise<CacheEntry> {
+    let p = loading.get(dev);
+    if (!p) {
+      p = loadKeys(db, [dev]).then((m) => {
+        const e = { keys: m.get(dev), at: clock.monotonic() };
+        cache.set(dev, e);
+        return e;
+      }).finally(() => loading.delete(dev));
+      loading.set(dev, p);
+    }
+    return p;
+  }
+
+  async function keysOf(dev: string, fresh: boolean): Promise<CacheEntry> {
+    const e = cache.get(dev);
+    if (!fresh && e && (e.keys || clock.monotonic() - e.at < UNENROLLED_TTL_MS)) return e;
+    return load(dev);
+  }
+
+  function count(o: Outcome | RolloverOutcome, what: 'data' | 'key'): void {
+    counters.inc(`${what}.${o.kind === 'reject' ? `rejected.${o.code}` : o.kind}`);
+    if (o.kind === 'stored') counters.inc('readings', o.readings);
+    if (o.kind === 'reject') log.warn(`${what} message rejected`, { topic: o.topic, seq: o.seq ?? undefined, code: o.code, reason: o.reason });
+    if (o.kind === 'rollover' && !o.duplicate) log.info('key rollover recorded', { dev: o.dev, from_seq: o.from, new_kid: o.newKid, signed_by: o.signedBy });
+    if (o.kind === 'rollover') for (const u of o.unparked) count(u, 'data');
+  }
+
+  async function data(topic: string, payload: Uint8Array): Promise<Outcome> {
+    counters.inc('data.messages');
+    const dev = deviceOfTopic(topic, prefix, 'data');
+    let checked;
+    if (dev === undefined) {
+      checked = reject(topic, null, null, 'malformed', `topic ${topic} is not ${prefix}/<device id>/data`);
+    } else {
+      let entry = await keysOf(dev, false);
+      checked = checkBatch(topic, dev, payload, entry.keys);
+      if (checked.kind === 'park' && clock.monotonic() > entry.at) {
+        // the key may have been announced since we cached the device's keys
+        entry = await keysOf(dev, true);
+        checked = checkBatch(topic, dev, payload, entry.keys);
+      }
+    }
+    const outcome = await committer.submit(checked);
+    if (outcome.kind === 'stored' || outcome.kind === 'parked') {
+      const e = cache.get(outcome.dev);
+      if (e && !e.keys) cache.delete(outcome.dev); // enrolled meanwhile
+    }
+    count(outcome, 'data');
+    return outcome;
+  }
+
+  async function key(topic: string, payload: Uint8Array): Promise<RolloverOutcome | undefined> {
+    if (payload.length === 0) return undefined; // a cleared retained message
+    counters.inc('key.messages');
+    const dev = deviceOfTopic(topic, prefix, 'key');
+    const outcome = await committer.exclusive('key announcement', async (tx): Promise<RolloverOutcome> => {
+      if (dev === undefined) {
+        const r = reject(topic, null, null, 'malformed', `topic ${topic} is not ${prefix}/<device id>/key`);
+        await insertRejects(tx, [r], worker, true);
+        return r;
+      }
+      return recordRollover(tx, topic, dev, payload, worker);
+    });
+    if (dev !== undefined) cache.delete(dev);
+    count(outcome, 'key');
+    return outcome;
+  }
+
+  /** Parked batches: too old → rejected; key now known (recorded by any worker) → stored. */
+  async function sweep(tx: Sql): Promise<Outcome[]> {
+    const any = await tx.query('SELECT 1 FROM tapwire_parked LIMIT 1');
+    if (any.length === 0) return [];
+    const expired = await tx.query<{ dev: string; kid: Uint8Array; topic: string }>(
+      `DELETE FROM tapwire_parked WHERE received_at < now() - make_interval(secs => $1) RETURNING dev, kid, topic`, [parkTimeoutS]);
+    const out: Outcome[] = expired.map((p) => reject(p.topic, p.dev, null, 'unknown-key',
+      `signed by key ${Buffer.from(p.kid).toString('hex')}, which the device never announced (waited ${parkTimeoutS} s)`));
+    await insertRejects(tx, out as Reject[], worker);
+    const known = await tx.query<{ dev: string; kid: Uint8Array }>(
+      `SELECT DISTINCT p.dev, p.kid FROM tapwire_parked p JOIN tapwire_keys k ON k.dev = p.dev AND k.kid = p.kid LIMIT 20`);
+    for (const k of known) out.push(...await unparkKey(tx, k.dev, new Uint8Array(k.kid), worker));
+    return out;
+  }
+
+  function scheduleSweep(): void {
+    if (stopped) return;
+    sweepTimer = clock.setTimeout(() => {
+      committer.exclusive('sweep of parked batches', sweep).then(
+        (outs) => { for (const o of outs) count(o, 'data'); },
+        (err: Error) => log.warn('sweep of parked batches failed', { error: err.message }),
+      ).finally(scheduleSweep);
+    }, opts.sweepIntervalMs ?? 5_000);
+  }
+
+  return {
+    data, key,
+    counters: () => counters.snapshot(),
+    start: scheduleSweep,
+    async stop(timeoutMs = 10_000) {
+      stopped = true;
+      sweepTimer?.cancel();
+      await committer.stop(timeoutMs);
+    },
+  };
+}
