@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { createSystemClock } from '../../hal/clock.js';
 import { openDb, type Db } from '../ingest/db.js';
 import { createIngest } from '../ingest/ingest.js';
-import { createMqttIntake, IntakeError } from '../ingest/intake.js';
+import { createMqttIntake, parseBrokerUrl } from '../ingest/intake.js';
 import { ensureSchema } from '../ingest/schema.js';
 import { createLogger } from '../log.js';
 import { CliError, EXIT_OK, EXIT_RUNTIME, parse, requireOption, type Command } from './usage.js';
@@ -83,6 +83,7 @@ export const ingestCommand: Command = {
     if (!NAME.test(worker)) throw new CliError(`--worker ${JSON.stringify(worker)} must be 1-64 of A-Z a-z 0-9 . _ -`);
     if (!NAME.test(share)) throw new CliError(`--share ${JSON.stringify(share)} must be 1-64 of A-Z a-z 0-9 . _ -`);
     if (!/^[^+#\s]+$/.test(prefix)) throw new CliError(`--topic-prefix ${JSON.stringify(prefix)} must not contain + # or spaces`);
+    try { parseBrokerUrl(url); } catch (err) { throw new CliError((err as Error).message); }
     const lanes = positiveInt(values.lanes, 'lanes', 4, 64);
     const sessionExpirySec = positiveInt(values['session-expiry'], 'session-expiry', 604_800, 0xffff_fffe);
     const parkTimeoutS = positiveInt(values['park-timeout'], 'park-timeout', 3600);
@@ -103,21 +104,18 @@ export const ingestCommand: Command = {
     }
     const clock = createSystemClock();
     const ingest = createIngest({ db, worker, topicPrefix: prefix, maxGroup: lanes + 1, parkTimeoutMs: parkTimeoutS * 1000, clock, log });
-    let intake;
-    try {
-      intake = createMqttIntake({ url, worker, share, topicPrefix: prefix, lanes, sessionExpirySec, ...tls, username: values.username, password, log: log.child('ingest:mqtt') },
-        { data: ingest.data, key: ingest.key });
-    } catch (err) {
-      await db.close();
-      if (err instanceof IntakeError) throw new CliError(err.message);
-      throw err;
-    }
+    const intake = createMqttIntake({ url, worker, share, topicPrefix: prefix, lanes, sessionExpirySec, ...tls, username: values.username, password, log: log.child('ingest:mqtt') },
+      { data: ingest.data, key: ingest.key });
     let stop: () => void = () => undefined;
     const stopped = new Promise<void>((r) => { stop = r; });
     process.once('SIGINT', () => stop());
     process.once('SIGTERM', () => stop());
     ingest.start();
-    const started = intake.start().then(() => log.info('ingest running', { worker, share, lanes, db: db.where, broker: url.replace(/\/\/[^@/]*@/, '//***@') }));
+    let failed: Error | undefined;
+    const started = intake.start().then(
+      () => log.info('ingest running', { worker, share, lanes, db: db.where, broker: url.replace(/\/\/[^@/]*@/, '//***@') }),
+      (err: Error) => { failed = err; stop(); },
+    );
     let last = '';
     const progress = setInterval(() => {
       const c = ingest.counters();
@@ -132,6 +130,7 @@ export const ingestCommand: Command = {
     await ingest.stop(2_000);
     await db.close();
     log.info('stopped', ingest.counters());
+    if (failed) throw new CliError(failed.message, EXIT_RUNTIME);
     return intake.inFlight() === 0 ? EXIT_OK : EXIT_RUNTIME;
   },
 };

@@ -105,7 +105,8 @@ export function createCommitter(opts: CommitterOptions): Committer {
           backoff.reset();
         } catch (err) {
           const ms = backoff.next();
-          log.warn('store failed, retrying', { error: (err as Error).message, retryMs: ms, waiting: queue.length });
+          const head = queue[0];
+          log.warn('store failed, retrying', { what: head?.kind === 'exclusive' ? head.what : 'data', error: (err as Error).message, retryMs: ms, waiting: queue.length });
           await new Promise<void>((resolve) => { wake = { timer: clock.setTimeout(resolve, ms), resolve }; });
           wake = undefined;
         }

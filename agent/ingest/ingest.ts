@@ -9,7 +9,8 @@ import type { Clock, Timer } from '../../hal/clock.js';
 import { createCounters } from '../counters.js';
 import type { Logger } from '../log.js';
 import { checkBatch, deviceOfTopic, reject, type DeviceKeys, type Reject } from './check.js';
-import { createCommitter, type Committer } from './committer.js';
+import { createBackoff } from '../uplink/backoff.js';
+import { createCommitter, StoppedError, type Committer } from './committer.js';
 import type { Db, Sql } from './db.js';
 import { loadKeys } from './device-keys.js';
 import { recordRollover, unparkKey, type RolloverOutcome } from './rollover.js';
@@ -57,10 +58,25 @@ export function createIngest(opts: IngestOptions): Ingest {
   let sweepTimer: Timer | undefined;
   let stopped = false;
 
+  /** The device's keys from the store, asked again with backoff while the store is unreachable. */
+  async function fetchKeys(dev: string): Promise<Map<string, DeviceKeys>> {
+    const backoff = createBackoff({ initialMs: 250, maxMs: 10_000 });
+    for (;;) {
+      try {
+        return await loadKeys(db, [dev]);
+      } catch (err) {
+        if (stopped) throw new StoppedError();
+        const ms = backoff.next();
+        if (backoff.attempt() === 1 || ms >= 5_000) log.warn('reading device keys failed, retrying', { dev, error: (err as Error).message, retryMs: ms });
+        await clock.sleep(ms);
+      }
+    }
+  }
+
   function load(dev: string): Promise<CacheEntry> {
     let p = loading.get(dev);
     if (!p) {
-      p = loadKeys(db, [dev]).then((m) => {
+      p = fetchKeys(dev).then((m) => {
         const e = { keys: m.get(dev), at: clock.monotonic() };
         cache.set(dev, e);
         return e;
@@ -78,7 +94,9 @@ export function createIngest(opts: IngestOptions): Ingest {
 
   function count(o: Outcome | RolloverOutcome, what: 'data' | 'key'): void {
     counters.inc(`${what}.${o.kind === 'reject' ? `rejected.${o.code}` : o.kind}`);
-    if (o.kind === 'stored') counters.inc('readings', o.readings);
+    if (o.kind === 'stored') { counters.inc('readings', o.readings); log.debug('stored', { dev: o.dev, seq: o.seq, readings: o.readings }); }
+    if (o.kind === 'duplicate') log.debug('duplicate, ignored', { dev: o.dev, seq: o.seq });
+    if (o.kind === 'parked') log.info('parked: signed by a key not announced yet', { dev: o.dev, kid: o.kidHex });
     if (o.kind === 'reject') log.warn(`${what} message rejected`, { topic: o.topic, seq: o.seq ?? undefined, code: o.code, reason: o.reason });
     if (o.kind === 'rollover' && !o.duplicate) log.info('key rollover recorded', { dev: o.dev, from_seq: o.from, new_kid: o.newKid, signed_by: o.signedBy });
     if (o.kind === 'rollover') for (const u of o.unparked) count(u, 'data');

@@ -58,10 +58,16 @@ export class IntakeError extends Error {
   constructor(message: string) { super(message); this.name = 'IntakeError'; }
 }
 
-function connectOptions(o: IntakeOptions, clientId: string): IClientOptions {
+/** The broker URL, checked: mqtt:// or mqtts:// (throws IntakeError). */
+export function parseBrokerUrl(url: string): URL {
   let u: URL;
-  try { u = new URL(o.url); } catch { throw new IntakeError(`--url ${o.url} is not a URL (mqtt://host:1883 or mqtts://host:8883)`); }
+  try { u = new URL(url); } catch { throw new IntakeError(`--url ${url} is not a URL (mqtt://host:1883 or mqtts://host:8883)`); }
   if (u.protocol !== 'mqtt:' && u.protocol !== 'mqtts:') throw new IntakeError(`--url must be mqtt:// or mqtts://, got ${u.protocol}//`);
+  return u;
+}
+
+function connectOptions(o: IntakeOptions, clientId: string): IClientOptions {
+  const u = parseBrokerUrl(o.url);
   const tls = u.protocol === 'mqtts:';
   return {
     // parsed parts, not the URL string: mqtt.js's url.parse() is deprecated (DEP0169 on Node 24)
@@ -116,8 +122,11 @@ export function createMqttIntake(o: IntakeOptions, handlers: IntakeHandlers): In
     };
     const client = mqtt.connect(options);
     lane.client = client;
-    let firstError = true;
-    lane.ready = new Promise<void>((resolve) => {
+    let lastError = '';
+    let lastErrorAt = -Infinity;
+    let rejectReady: (err: Error) => void = () => undefined;
+    lane.ready = new Promise<void>((resolve, reject) => {
+      rejectReady = reject;
       client.on('connect', (connack) => {
         lane.generation++;
         log.info('connected', { client: clientId, session: connack.sessionPresent ? 'resumed' : 'new' });
@@ -125,7 +134,7 @@ export function createMqttIntake(o: IntakeOptions, handlers: IntakeHandlers): In
         client.subscribe(topic, { qos: 1 }, (err, granted) => {
           const code = granted?.[0]?.qos;
           if (err || code === undefined || code > 2) {
-            log.error('subscribe refused', { client: clientId, topic, error: err?.message ?? `reason code ${code}` });
+            reject(new IntakeError(`the broker refused the subscription ${topic} for ${clientId} (${err?.message ?? `reason code ${code}`}); ingest needs MQTT 5 shared subscriptions`));
             return;
           }
           log.info('subscribed', { client: clientId, topic });
@@ -135,11 +144,18 @@ export function createMqttIntake(o: IntakeOptions, handlers: IntakeHandlers): In
     });
     client.on('close', () => { lane.generation++; });
     client.on('error', (err) => {
+      if (/protocol version/i.test(err.message)) {
+        // permanent: an MQTT 3.1.1-only broker (aedes, old Mosquitto) will never take MQTT 5
+        rejectReady(new IntakeError(`the broker at ${o.url} refused MQTT 5 (${err.message}): ingest needs an MQTT 5 broker with shared subscriptions (Mosquitto 2, EMQX, HiveMQ, VerneMQ)`));
+        return;
+      }
+      // once per cause, and again at most every minute while it lasts
+      if (err.message === lastError && Date.now() - lastErrorAt < 60_000) return;
+      lastError = err.message;
+      lastErrorAt = Date.now();
       const hint = /protocol|unacceptable|unsupported/i.test(err.message) ? ' (ingest needs an MQTT 5 broker with shared subscriptions: Mosquitto 2, EMQX, HiveMQ, VerneMQ)' : '';
-      if (firstError) log.warn(`broker connection failed${hint}`, { client: clientId, error: err.message });
-      firstError = false;
+      log.warn(`broker connection failed${hint}`, { client: clientId, error: err.message });
     });
-    client.on('reconnect', () => { firstError = true; });
     return lane;
   }
 

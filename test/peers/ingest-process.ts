@@ -27,13 +27,14 @@ export interface IngestProcessOptions {
   /** Run this bundle (`node <bundle> ingest …`) instead of the sources through tsx. */
   bundle?: string;
   extraArgs?: string[];
+  env?: NodeJS.ProcessEnv;
   startTimeoutMs?: number;
 }
 
 export async function startIngestProcess(o: IngestProcessOptions): Promise<IngestProcess> {
   const args = ['ingest', '--url', o.url, '--db', o.db, '--worker', o.worker, '--share', o.share ?? 'test', '--lanes', String(o.lanes ?? 4), ...(o.extraArgs ?? [])];
   const child = spawn(process.execPath, o.bundle ? [o.bundle, ...args] : ['--import', 'tsx', CLI, ...args], {
-    stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' },
+    stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', ...o.env },
   });
   let err = '';
   let peak = 0;

@@ -15,6 +15,9 @@ export interface PostgresPeer {
   port: number;
   /** A fresh database on this server; returns its URL. */
   createDatabase(name: string): Promise<string>;
+  /** Fast shutdown (an outage); start() brings it back on the same port. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
   close(): Promise<void>;
   log(): string;
 }
@@ -74,14 +77,17 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
   let output = '';
   await run(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8'], as);
   const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: dir, max_connections: '50', ...opts.settings };
+  const launch = async (candidate: number): Promise<void> => {
+    const o = Object.entries({ ...settings, port: String(candidate) }).map(([k, v]) => `-c ${k}=${v}`).join(' ');
+    output = await run(join(bin, 'pg_ctl'), ['-D', data, '-l', logFile, '-o', o, '-w', '-t', '60', 'start'], as);
+  };
   let port = 0;
   let lastErr: unknown;
   // a free port can be taken between our probe and the server's bind: try another
   for (let i = 0; i < 5 && port === 0; i++) {
     const candidate = await freePort();
-    const o = Object.entries({ ...settings, port: String(candidate) }).map(([k, v]) => `-c ${k}=${v}`).join(' ');
     try {
-      output = await run(join(bin, 'pg_ctl'), ['-D', data, '-l', logFile, '-o', o, '-w', '-t', '60', 'start'], as);
+      await launch(candidate);
       port = candidate;
     } catch (err) {
       lastErr = err;
@@ -100,6 +106,8 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
       await run(join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', name], undefined);
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
     },
+    async stop() { await run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop'], as); },
+    async start() { await launch(port); },
     async close() {
       if (stopped) return;
       stopped = true;
