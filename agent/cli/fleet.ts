@@ -60,10 +60,10 @@ export function dbFailure(err: unknown): Error {
   return err as Error;
 }
 
-async function withDb<T>(target: string, command: string, fn: (db: Db) => Promise<T>): Promise<T> {
+async function withDb<T>(target: string, command: string, fn: (db: Db) => Promise<T>, mustExist = true): Promise<T> {
   let db: Db;
   try {
-    db = await openDb(target, { command, onCreate: (m) => process.stderr.write(`${m}\n`) });
+    db = await openDb(target, { command, mustExist, onCreate: (m) => process.stderr.write(`${m}\n`) });
     await ensureSchema(db);
   } catch (err) {
     throw dbFailure(err);
@@ -90,7 +90,7 @@ async function enrollCmd(argv: string[]): Promise<number> {
     try { pubkey = parsePublicKey(hex); } catch (err) { throw new CliError(`--pubkey: ${(err as Error).message}`); }
     list = [{ dev, pubkey }];
   }
-  const results = await withDb(target, 'tapwire fleet enroll', (db) => enrol(db, list));
+  const results = await withDb(target, 'tapwire fleet enroll', (db) => enrol(db, list), false);
   let refused = 0;
   for (const r of results) {
     if (r.status === 'refused') { refused++; process.stderr.write(`refused ${r.dev}: ${r.reason}\n`); } else process.stdout.write(`${r.status.padEnd(9)} ${r.dev}\n`);

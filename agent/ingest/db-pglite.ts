@@ -23,14 +23,18 @@ const wrap = (q: PgliteQueryable): Sql => ({
 export async function openPglite(dir: string, opts: OpenDbOptions = {}): Promise<Db> {
   const root = resolve(dir);
   const { PGlite } = await loadDriver('PGlite (@electric-sql/pglite)', () => import('@electric-sql/pglite'));
+  const dataDir = join(root, 'pgdata');
+  const exists = existsSync(join(dataDir, 'PG_VERSION'));
+  if (!exists && opts.mustExist) {
+    throw new DbError('ERR_DB_TARGET', `no fleet database in ${root} (tapwire fleet enroll or tapwire ingest creates one there)`);
+  }
   try {
     mkdirSync(root, { recursive: true });
   } catch (err) {
     throw new DbError('ERR_DB_TARGET', `cannot create the database directory ${root}: ${(err as Error).message}`);
   }
   const lock = lockDir(root, opts.command ?? 'tapwire');
-  const dataDir = join(root, 'pgdata');
-  if (!existsSync(join(dataDir, 'PG_VERSION'))) opts.onCreate?.(`creating the database in ${root}, ~5 s`);
+  if (!exists) opts.onCreate?.(`creating the database in ${root}, ~5 s`);
   let db: InstanceType<typeof PGlite>;
   try {
     db = await PGlite.create(dataDir);

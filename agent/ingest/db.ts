@@ -24,6 +24,8 @@ export interface OpenDbOptions {
   onCreate?: (message: string) => void;
   /** Names the holder in a PGlite lock file, e.g. "tapwire ingest". */
   command?: string;
+  /** Refuse to create a PGlite database (commands that only read one). */
+  mustExist?: boolean;
 }
 
 /** A failure the user can act on (bad target, database in use, unreachable): one clear line. */

@@ -7,7 +7,7 @@
 
 import type { Clock, Timer } from '../../hal/clock.js';
 import { createCounters } from '../counters.js';
-import type { Logger } from '../log.js';
+import { createKeyedRateLimitedWarn, type Logger } from '../log.js';
 import { checkBatch, deviceOfTopic, reject, type DeviceKeys, type Reject } from './check.js';
 import { createBackoff } from '../uplink/backoff.js';
 import { createCommitter, StoppedError, type Committer } from './committer.js';
@@ -53,6 +53,7 @@ export function createIngest(opts: IngestOptions): Ingest {
   const parkTimeoutS = Math.max(1, Math.round((opts.parkTimeoutMs ?? 3_600_000) / 1000));
   const counters = createCounters();
   const committer: Committer = createCommitter({ db, worker, maxGroup: opts.maxGroup ?? 16, clock, log });
+  const warnLimited = createKeyedRateLimitedWarn(log, 10_000, () => clock.monotonic());
   const cache = new Map<string, CacheEntry>();
   const loading = new Map<string, Promise<CacheEntry>>();
   let sweepTimer: Timer | undefined;
@@ -97,7 +98,8 @@ export function createIngest(opts: IngestOptions): Ingest {
     if (o.kind === 'stored') { counters.inc('readings', o.readings); log.debug('stored', { dev: o.dev, seq: o.seq, readings: o.readings }); }
     if (o.kind === 'duplicate') log.debug('duplicate, ignored', { dev: o.dev, seq: o.seq });
     if (o.kind === 'parked') log.info('parked: signed by a key not announced yet', { dev: o.dev, kid: o.kidHex });
-    if (o.kind === 'reject') log.warn(`${what} message rejected`, { topic: o.topic, seq: o.seq ?? undefined, code: o.code, reason: o.reason });
+    // all of them are in tapwire_rejects; the log gets one line per kind per 10 s (a flood of forgeries is not a log flood)
+    if (o.kind === 'reject') warnLimited(`${what} message rejected (${o.code})`, { topic: o.topic, seq: o.seq ?? undefined, reason: o.reason });
     if (o.kind === 'rollover' && !o.duplicate) log.info('key rollover recorded', { dev: o.dev, from_seq: o.from, new_kid: o.newKid, signed_by: o.signedBy });
     if (o.kind === 'rollover') for (const u of o.unparked) count(u, 'data');
   }

@@ -37,6 +37,7 @@ test('usage mistakes are one clear line (plus usage), exit 2; nothing is created
     [['fleet', 'enroll', '--db', db, '--device', 'ok-1', '--pubkey', 'xyz'], /--pubkey: public key "xyz" is neither 64 hex characters nor an existing file/],
     [['fleet', 'readings', '--db', db, '--device', 'ok-1', '--since', 'yesterday'], /--since "yesterday": expected ISO 8601/],
     [['fleet', 'readings', '--db', db, '--device', 'ok-1', '--since', '1h', '--format', 'xml'], /--format must be csv or jsonl/],
+    [['fleet', 'report', '--db', db], /no fleet database in .*never-created \(tapwire fleet enroll or tapwire ingest creates one there\)/],
   ];
   for (const [args, message] of cases) {
     const r = await runCli(args);
