@@ -8,12 +8,12 @@
 import type { Clock, Timer } from '../../hal/clock.js';
 import { createCounters } from '../counters.js';
 import { createKeyedRateLimitedWarn, type Logger } from '../log.js';
-import { checkBatch, deviceOfTopic, reject, type DeviceKeys, type Reject } from './check.js';
-import { createBackoff } from '../uplink/backoff.js';
-import { createCommitter, StoppedError, type Committer } from './committer.js';
-import type { Db, Sql } from './db.js';
-import { loadKeys } from './device-keys.js';
-import { recordRollover, unparkKey, type RolloverOutcome } from './rollover.js';
+import { checkBatch, deviceOfTopic, reject } from './check.js';
+import { createCommitter, type Committer } from './committer.js';
+import type { Db } from './db.js';
+import { createKeyCache } from './key-cache.js';
+import { sweepParked } from './parked.js';
+import { recordRollover, type RolloverOutcome } from './rollover.js';
 import { insertRejects, type Outcome } from './store.js';
 
 export interface IngestOptions {
@@ -42,56 +42,16 @@ export interface Ingest {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-/** Negative answers (device not enrolled) are asked again after this long. */
-const UNENROLLED_TTL_MS = 5_000;
-
-interface CacheEntry { keys: DeviceKeys | undefined; at: number }
-
 export function createIngest(opts: IngestOptions): Ingest {
   const { db, worker, clock, log } = opts;
   const prefix = opts.topicPrefix ?? 'tapwire';
   const parkTimeoutS = Math.max(1, Math.round((opts.parkTimeoutMs ?? 3_600_000) / 1000));
   const counters = createCounters();
   const committer: Committer = createCommitter({ db, worker, maxGroup: opts.maxGroup ?? 16, clock, log });
+  const keys = createKeyCache({ sql: db, clock, log });
   const warnLimited = createKeyedRateLimitedWarn(log, 10_000, () => clock.monotonic());
-  const cache = new Map<string, CacheEntry>();
-  const loading = new Map<string, Promise<CacheEntry>>();
   let sweepTimer: Timer | undefined;
   let stopped = false;
-
-  /** The device's keys from the store, asked again with backoff while the store is unreachable. */
-  async function fetchKeys(dev: string): Promise<Map<string, DeviceKeys>> {
-    const backoff = createBackoff({ initialMs: 250, maxMs: 10_000 });
-    for (;;) {
-      try {
-        return await loadKeys(db, [dev]);
-      } catch (err) {
-        if (stopped) throw new StoppedError();
-        const ms = backoff.next();
-        if (backoff.attempt() === 1 || ms >= 5_000) log.warn('reading device keys failed, retrying', { dev, error: (err as Error).message, retryMs: ms });
-        await clock.sleep(ms);
-      }
-    }
-  }
-
-  function load(dev: string): Promise<CacheEntry> {
-    let p = loading.get(dev);
-    if (!p) {
-      p = fetchKeys(dev).then((m) => {
-        const e = { keys: m.get(dev), at: clock.monotonic() };
-        cache.set(dev, e);
-        return e;
-      }).finally(() => loading.delete(dev));
-      loading.set(dev, p);
-    }
-    return p;
-  }
-
-  async function keysOf(dev: string, fresh: boolean): Promise<CacheEntry> {
-    const e = cache.get(dev);
-    if (!fresh && e && (e.keys || clock.monotonic() - e.at < UNENROLLED_TTL_MS)) return e;
-    return load(dev);
-  }
 
   function count(o: Outcome | RolloverOutcome, what: 'data' | 'key'): void {
     counters.inc(`${what}.${o.kind === 'reject' ? `rejected.${o.code}` : o.kind}`);
@@ -111,19 +71,15 @@ export function createIngest(opts: IngestOptions): Ingest {
     if (dev === undefined) {
       checked = reject(topic, null, null, 'malformed', `topic ${topic} is not ${prefix}/<device id>/data`);
     } else {
-      let entry = await keysOf(dev, false);
+      let entry = await keys.get(dev, false);
       checked = checkBatch(topic, dev, payload, entry.keys);
-      if (checked.kind === 'park' && clock.monotonic() > entry.at) {
+      if (checked.kind === 'park' && entry.at < clock.monotonic()) {
         // the key may have been announced since we cached the device's keys
-        entry = await keysOf(dev, true);
+        entry = await keys.get(dev, true);
         checked = checkBatch(topic, dev, payload, entry.keys);
       }
     }
     const outcome = await committer.submit(checked);
-    if (outcome.kind === 'stored' || outcome.kind === 'parked') {
-      const e = cache.get(outcome.dev);
-      if (e && !e.keys) cache.delete(outcome.dev); // enrolled meanwhile
-    }
     count(outcome, 'data');
     return outcome;
   }
@@ -140,30 +96,15 @@ export function createIngest(opts: IngestOptions): Ingest {
       }
       return recordRollover(tx, topic, dev, payload, worker);
     });
-    if (dev !== undefined) cache.delete(dev);
+    if (dev !== undefined) keys.drop(dev);
     count(outcome, 'key');
     return outcome;
-  }
-
-  /** Parked batches: too old → rejected; key now known (recorded by any worker) → stored. */
-  async function sweep(tx: Sql): Promise<Outcome[]> {
-    const any = await tx.query('SELECT 1 FROM tapwire_parked LIMIT 1');
-    if (any.length === 0) return [];
-    const expired = await tx.query<{ dev: string; kid: Uint8Array; topic: string }>(
-      `DELETE FROM tapwire_parked WHERE received_at < now() - make_interval(secs => $1) RETURNING dev, kid, topic`, [parkTimeoutS]);
-    const out: Outcome[] = expired.map((p) => reject(p.topic, p.dev, null, 'unknown-key',
-      `signed by key ${Buffer.from(p.kid).toString('hex')}, which the device never announced (waited ${parkTimeoutS} s)`));
-    await insertRejects(tx, out as Reject[], worker);
-    const known = await tx.query<{ dev: string; kid: Uint8Array }>(
-      `SELECT DISTINCT p.dev, p.kid FROM tapwire_parked p JOIN tapwire_keys k ON k.dev = p.dev AND k.kid = p.kid LIMIT 20`);
-    for (const k of known) out.push(...await unparkKey(tx, k.dev, new Uint8Array(k.kid), worker));
-    return out;
   }
 
   function scheduleSweep(): void {
     if (stopped) return;
     sweepTimer = clock.setTimeout(() => {
-      committer.exclusive('sweep of parked batches', sweep).then(
+      committer.exclusive('sweep of parked batches', (tx) => sweepParked(tx, parkTimeoutS, worker)).then(
         (outs) => { for (const o of outs) count(o, 'data'); },
         (err: Error) => log.warn('sweep of parked batches failed', { error: err.message }),
       ).finally(scheduleSweep);
@@ -177,6 +118,7 @@ export function createIngest(opts: IngestOptions): Ingest {
     async stop(timeoutMs = 10_000) {
       stopped = true;
       sweepTimer?.cancel();
+      keys.stop();
       await committer.stop(timeoutMs);
     },
   };
