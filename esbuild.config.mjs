@@ -23,6 +23,13 @@ export const TARGETS = ['linux-x64', 'linux-arm64', 'linux-arm'];
 //   supports-color: debug (serialport)     cbor-extract: cbor-x's native string extractor
 const STUBBED = ['bufferutil', 'utf-8-validate', 'supports-color', 'cbor-extract'];
 
+// Cloud-side database drivers (fleet ingest, issue 17): never bundled. The device
+// build stays small and never carries them; `tapwire ingest` / `fleet` load them
+// on demand from node_modules (npm install), and say so plainly where they are
+// missing (the single executables). PGlite also needs its .wasm/.data files
+// next to its own module, which a bundle would break.
+export const EXTERNAL = ['pg', 'pg-native', '@electric-sql/pglite'];
+
 function packageRootOf(file) {
   for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
     const pj = join(dir, 'package.json');
@@ -122,6 +129,7 @@ export async function buildBundle(opts = {}) {
       'import.meta.filename': '__filename',
       'import.meta.dirname': '__dirname',
     },
+    external: EXTERNAL,
     plugins: [stubOptional, nativeAddons(found)],
     // esbuild only whispers (debug level) about these; each is a failure at run time
     logOverride: {

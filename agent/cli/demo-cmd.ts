@@ -5,7 +5,7 @@ import { createLogRing, writeAndKeep } from '../console/log-ring.js';
 import { createLogger } from '../log.js';
 import { CliError, EXIT_OK, EXIT_RUNTIME, parse, type Command } from './usage.js';
 
-const usage = `Usage: tapwire demo [--duration <s>] [--simulated-port]
+const usage = `Usage: tapwire demo [--duration <s>] [--simulated-port] [--ingest <dir>]
 
 Runs everything on embedded defaults: an in-process MQTT broker (aedes, on
 127.0.0.1 only), a simulated weather station writing NMEA and key=value
@@ -18,6 +18,9 @@ Options:
       --interval <ms>    sensor output interval (default 500)
       --simulated-port   use an in-process port instead of socat ptys
       --state-dir <dir>  keep the demo's key and journal here
+      --ingest <dir>     also store the verified readings in a PGlite database
+                         in <dir> through the fleet ingest (creating it takes
+                         ~5 s); then: tapwire fleet report --db <dir>
   -h, --help             this help`;
 
 export const demoCommand: Command = {
@@ -26,7 +29,7 @@ export const demoCommand: Command = {
   async run(argv) {
     const { values } = parse(argv, {
       duration: { type: 'string' }, interval: { type: 'string' },
-      'simulated-port': { type: 'boolean' }, 'state-dir': { type: 'string' },
+      'simulated-port': { type: 'boolean' }, 'state-dir': { type: 'string' }, ingest: { type: 'string' },
     }, usage);
     const durationS = values.duration === undefined ? undefined : Number(values.duration);
     const intervalMs = values.interval === undefined ? undefined : Number(values.interval);
@@ -37,9 +40,13 @@ export const demoCommand: Command = {
       durationS, intervalMs,
       stateDir: values['state-dir'],
       simulatedPort: values['simulated-port'],
+      ingestDir: values.ingest,
       print: (l) => process.stdout.write(l + '\n'),
       log: createLogger('demo', { write: writeAndKeep(logRing) }),
       logRing,
+    }).catch((err: Error & { code?: string }) => {
+      if (err.code === 'ERR_DEMO_INGEST') throw new CliError(err.message, EXIT_RUNTIME);
+      throw err;
     });
     return result.complete && result.readings > 0 ? EXIT_OK : EXIT_RUNTIME;
   },

@@ -16,6 +16,9 @@ const commands: Entry[] = [
   { name: 'config', summary: 'schema, check, keygen, sign', load: () => import('./config-cmd.js').then((m) => m.configCommand) },
   { name: 'status', summary: 'what the running agent is doing', load: () => import('./status.js').then((m) => m.statusCommand) },
   { name: 'key', summary: 'rotate or show the device key', load: () => import('./key.js').then((m) => m.keyCommand) },
+  // cloud side: these alone load pg / PGlite (never the device's `run`)
+  { name: 'ingest', summary: 'fleet ingest worker: MQTT 5 shared subscription into PostgreSQL', load: () => import('./ingest.js').then((m) => m.ingestCommand) },
+  { name: 'fleet', summary: 'enroll devices, report chain completeness, export readings', load: () => import('./fleet.js').then((m) => m.fleetCommand) },
 ];
 
 const help = `tapwire ${version} — outbound-only, read-only edge agent
@@ -42,7 +45,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     const command = await entry.load();
-    if (wantsHelp(rest) && command.name !== 'config') { process.stdout.write(command.usage + '\n'); return EXIT_OK; }
+    // config and fleet print each subcommand's own help
+    if (wantsHelp(rest) && command.name !== 'config' && command.name !== 'fleet') { process.stdout.write(command.usage + '\n'); return EXIT_OK; }
     return await command.run(rest);
   } catch (err) {
     if (err instanceof CliError) {

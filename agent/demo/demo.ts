@@ -38,6 +38,8 @@ export interface DemoOptions {
   stateDir?: string;
   /** Force the in-process simulated port even if socat exists. */
   simulatedPort?: boolean;
+  /** Also store verified readings in a PGlite directory through the fleet ingest (opt-in: ~5 s to create). */
+  ingestDir?: string;
   print(line: string): void;
   log: Logger;
   /** The demo's log lines, for the console's `log`. */
@@ -147,6 +149,20 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     },
   );
   await verifier.ready;
+  let fleet: { stop(): Promise<string[]> } | undefined;
+  if (opts.ingestDir !== undefined) {
+    try {
+      fleet = await (await import('./demo-ingest.js')).startDemoIngest({ dir: opts.ingestDir, url, device: config.device, publicKey: agent.publicKey, print, log: log.child('ingest') });
+    } catch (err) {
+      await verifier.close();
+      await wx.close();
+      await env.close();
+      await new Promise<void>((r) => broker.close(() => r()));
+      await new Promise<void>((r) => server.close(() => r()));
+      if (ownState) rmSync(stateDir, { recursive: true, force: true });
+      throw Object.assign(new Error(`--ingest: ${(err as Error).message}`), { code: 'ERR_DEMO_INGEST' });
+    }
+  }
   await agent.start();
   if (technician && consolePty) {
     await technician.start();
@@ -180,6 +196,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   await new Promise((r) => setTimeout(r, 300));
   const summary = verifier.summary();
   await verifier.close();
+  for (const line of (await fleet?.stop()) ?? []) print(line);
   await wx.close();
   await env.close();
   await consolePty?.close();

@@ -20,6 +20,8 @@ import { decodeSign1, DEFAULT_CONTENT_TYPE, verifySign1 } from '../encode/cose.j
 import { KEY_CONTENT_TYPE, parseKeyAnnouncement } from '../ota/key-announcement.js';
 import { resolveSenml, type ResolvedReading } from '../encode/senml.js';
 import { kidOf } from '../encode/signer.js';
+import { judgeRollover, keySpanProblem, type KeySpan } from './key-rules.js';
+import { missingRanges } from './ranges.js';
 
 export type VerifyEvent =
   | { kind: 'batch'; seq: number; readings: ResolvedReading[]; clk: 'sync' | 'free' }
@@ -71,15 +73,8 @@ export interface ChainVerifier {
   summary(): ChainSummary;
 }
 
-interface ChainKey {
+interface ChainKey extends KeySpan {
   pub: Uint8Array;
-  /** first seq it may sign (announced keys) */
-  from?: number;
-  /** first seq it may no longer sign (after a rollover) */
-  until?: number;
-  /** lowest and highest batch seq accepted with it (Infinity / 0 before any) */
-  minSeq: number;
-  maxSeq: number;
 }
 
 /** Batches rejected for an unknown kid, kept for a later announcement. */
@@ -159,12 +154,8 @@ export function createChainVerifier(opts: { device: string; publicKeys: Uint8Arr
       return reject((err as Error).message);
     }
     if (p.dev !== opts.device) return reject(`batch seq ${p.seq} is for device ${JSON.stringify(p.dev)}, expected ${JSON.stringify(opts.device)}`);
-    if (signer.until !== undefined && p.seq >= signer.until) {
-      return reject(`batch seq ${p.seq} is signed by key ${hex(kidOf(signer.pub))}, retired from seq ${signer.until} by a key rollover`);
-    }
-    if (signer.from !== undefined && p.seq < signer.from) {
-      return reject(`batch seq ${p.seq} is signed by key ${hex(kidOf(signer.pub))}, which signs only from seq ${signer.from}`);
-    }
+    const spanProblem = keySpanProblem(hex(kidOf(signer.pub)), signer, p.seq);
+    if (spanProblem) return reject(spanProblem);
     const hash = sha256(bytes);
     const seen = hashes.get(p.seq);
     if (seen) {
@@ -247,18 +238,10 @@ export function createChainVerifier(opts: { device: string; publicKeys: Uint8Arr
     const signer = keys.get(signerKid)!;
     const newKid = hex(a.newKid);
     const known = keys.get(newKid);
-    if (known && known.from === a.seq && signer.until === a.seq) {
+    const verdict = judgeRollover(signerKid, signer, newKid, known, a.seq);
+    if (!verdict.ok) return fail(verdict.reason);
+    if (verdict.duplicate) {
       return { key: { kind: 'key', ok: true, newKid, signedBy: signerKid, seq: a.seq, duplicate: true }, events: [] };
-    }
-    if (newKid === signerKid) return fail('key announcement names its own signing key');
-    if (signer.until !== undefined) {
-      return fail(`key announcement signed by key ${signerKid}, which was retired from seq ${signer.until}: only the current key can announce`);
-    }
-    if (signer.maxSeq >= a.seq) {
-      return fail(`key announcement says key ${signerKid} signs up to seq ${a.seq - 1}, but it signed seq ${signer.maxSeq}`);
-    }
-    if (known && known.minSeq < a.seq) {
-      return fail(`key announcement says key ${newKid} signs from seq ${a.seq}, but it signed seq ${known.minSeq}`);
     }
     signer.until = a.seq;
     keys.set(newKid, { pub: a.newKey, from: a.seq, minSeq: known?.minSeq ?? Infinity, maxSeq: known?.maxSeq ?? 0 });
@@ -279,19 +262,8 @@ export function createChainVerifier(opts: { device: string; publicKeys: Uint8Arr
     const firstSeq = held[0]?.[0];
     const lastSeq = held[held.length - 1]?.[1];
     const sortedGaps = [...gaps].sort((a, b) => a.first - b.first || a.last - b.last);
-
     // holes between received ranges, minus what gap notices cover
-    const missing: Array<[number, number]> = [];
-    for (let i = 1; i < held.length; i++) {
-      let from = held[i - 1]![1] + 1;
-      const to = held[i]![0] - 1;
-      for (const g of sortedGaps) {
-        if (g.last < from || g.first > to) continue;
-        if (g.first > from) missing.push([from, g.first - 1]);
-        from = Math.max(from, g.last + 1);
-      }
-      if (from <= to) missing.push([from, to]);
-    }
+    const missing = missingRanges(held, sortedGaps);
 
     let explainedBreaks = 0, unexplainedBreaks = 0;
     const count = (seq: number): void => {

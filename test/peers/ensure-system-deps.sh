@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system peers the tests drive for real, when missing:
 # socat (kernel pty pairs), mosquitto (real MQTT broker), openssl (test
-# certificates), and Debian's python3-cbor2 + python3-nacl for the
-# independent COSE verifier (run with /usr/bin/python3, not a pyenv python),
+# certificates), PostgreSQL's server binaries (fleet ingest; the tests run
+# their own server in a temp dir), Debian's python3-cbor2 + python3-nacl for
+# the independent COSE verifier (run with /usr/bin/python3, not a pyenv python),
 # and qemu-user-static with the arm64/armhf C and C++ runtimes, so the ARM
 # release artifacts run under emulation (test/integration/release-arm.test.ts).
 set -euo pipefail
@@ -21,6 +22,7 @@ done
 command -v socat >/dev/null 2>&1 || missing+=(socat)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 if [ ! -x /usr/bin/python3 ] || ! /usr/bin/python3 -c 'import cbor2, nacl' >/dev/null 2>&1; then
   missing+=(python3 python3-cbor2 python3-nacl)
