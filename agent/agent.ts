@@ -240,7 +240,7 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
         await journal.sync();
         const seq = encoder.state().seq + 1;
         const oldKid = hex(signer.kid);
-        const announcement = deviceKeys.rollOver(signer, nextPair, seq);
+        const announcement = deviceKeys.rollOver(signer, nextPair, seq, encoder.state().epoch);
         keyPair = nextPair;
         signer = createCryptoSigner(nextPair.seed);
         encoder = createBatchEncoder(encoderOpts(), encoder.state());

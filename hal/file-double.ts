@@ -51,6 +51,7 @@ export interface FileSystemDouble extends FileSystem {
   readRaw(path: string): Uint8Array;
   /** Replaces a file's content durably (test setup: plant corruption). */
   writeRaw(path: string, data: Uint8Array): void;
+  space(dir: string): Promise<{ total: number; free: number }>;
   /** A disk of `bytes` (whole pages count), or unbounded (undefined, the default). */
   setCapacity(bytes: number | undefined): void;
 }

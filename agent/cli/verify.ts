@@ -52,6 +52,9 @@ export function formatEvent(e: VerifyEvent | StatusEvent): string[] {
     case 'rejected': return [`REJECTED: ${e.reason}`];
     case 'chain-break': return [`chain break before seq ${e.seq}: ${e.explained ? 'explained by a gap notice' : 'UNEXPLAINED (batch ' + e.expectedPrevOf + ' missing or different)'}`];
     case 'status': return [e.ok ? `status: ${e.state}` : `status REJECTED: ${e.reason}`];
+    case 'epoch': return [e.previous === undefined
+      ? `chain epoch ${e.epoch} from seq ${e.seq}: a chain the device restarted after losing its chain state`
+      : `NEW CHAIN EPOCH ${e.epoch} from seq ${e.seq} (after ${e.previous || 'the original chain'}): the device lost its chain state; what it had not sent before is lost and cannot be told`];
   }
 }
 
@@ -60,7 +63,8 @@ export function formatSummary(s: ChainSummary): string {
     `batches ${s.batches}, readings ${s.readings}, seq ${s.firstSeq ?? '-'}..${s.lastSeq ?? '-'}`,
     `duplicates ${s.duplicates}, rejected ${s.rejected}, gap notices ${s.gaps.length} (${s.gaps.map((g) => `${g.first}..${g.last} ${g.reason}`).join(', ') || 'none'})`,
     `chain breaks: ${s.explainedBreaks} explained, ${s.unexplainedBreaks} unexplained; missing: ${s.missing.map(([a, b]) => (a === b ? `${a}` : `${a}..${b}`)).join(', ') || 'none'}`,
-    s.complete ? 'COMPLETE: every batch accounted for' : 'INCOMPLETE',
+    ...(s.epochs ? [`chain epochs: ${s.epochs.map((e) => `${e.epoch || 'original'} seq ${e.firstSeq ?? '-'}..${e.lastSeq ?? '-'}${e.complete ? '' : ' (incomplete)'}`).join('; ')}`] : []),
+    s.complete ? 'COMPLETE: every batch accounted for' : (s.epochs && s.epochs.filter((e) => e.batches > 0).length > 1 ? 'INCOMPLETE: the device restarted its chain (lost chain state)' : 'INCOMPLETE'),
   ];
   return lines.join('\n');
 }
