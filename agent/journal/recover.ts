@@ -30,7 +30,7 @@ export interface Scanned {
   quarantined: string[];
   /** Content was found unreadable (not just a torn tail). */
   damaged: boolean;
-  /** Highest seq any journal file name (segments, quarantined segments) carries. */
+  /** Highest seq in evidence: journal file names (segments, quarantined ones) and the records of a segment quarantined now. */
   nameSeq: number;
   /** `file:offset` of corrupt records already reported. */
   damageSeen: Set<string>;
@@ -144,7 +144,16 @@ export async function scanJournal(dir: string, fs: FileSystem, log: Logger): Pro
         continue;
       }
       const header = decodeSegmentHeader(await handle.read(0, SEGMENT_HEADER_BYTES));
-      if (!header.ok) { gapOpen = true; await quarantine(name, handle, header.reason); continue; }
+      if (!header.ok) {
+        // not trusted for delivery, but its intact-looking records still say how far the chain had come
+        const h = handle;
+        for await (const item of scanRecords((p, n) => h.read(p, n), SEGMENT_HEADER_BYTES, size)) {
+          if (item.kind === 'record') out.nameSeq = Math.max(out.nameSeq, item.seq);
+        }
+        gapOpen = true;
+        await quarantine(name, handle, header.reason);
+        continue;
+      }
       const { seg, lastAt } = await recoverSegment(name, handle, size, i === names.length - 1);
       out.truncatedBytes += size - seg.size;
       await handle.close();
