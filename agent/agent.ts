@@ -345,7 +345,7 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
       const head = journal.chainHead();
       const chain: ChainState = { seq: head.seq, prev: head.hash, ...(isOriginalEpoch(head.epoch) ? {} : { epoch: head.epoch }) };
       encoder = createBatchEncoder(encoderOpts(), chain);
-      await gaps.start();
+      await gaps.start({ newEpoch: report.chain.source === 'new-epoch' });
       // the journal logged its own recovery report; this is what the chain resumes from
       log.info('chain resumes', {
         next_seq: chain.seq + 1, committed: journal.committedSeq(), records: report.records, from: report.chain.source,

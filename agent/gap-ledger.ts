@@ -36,7 +36,7 @@ export function mergeRanges(ranges: GapRange[]): GapRange[] {
 }
 
 /** The parts of `r` outside the sorted, disjoint ranges `told`. */
-function subtract(r: GapRange, told: GapRange[]): GapRange[] {
+export function subtract(r: GapRange, told: GapRange[]): GapRange[] {
   const out: GapRange[] = [];
   let from = r.first;
   for (const t of told) {

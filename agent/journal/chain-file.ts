@@ -1,9 +1,10 @@
 // The chain position, kept where damage to a journal segment cannot take it
-// away: the last durable seq, its hash, the chain epoch, and a lease — no seq
-// above the lease was ever made durable (so never published). A two-slot file
-// (slot-file.ts) beside the device key: rewritten in place with every data
-// fsync, fsynced only when the lease is renewed (once per LEASE batches), at
-// start and at a clean stop — a handful of fsyncs a day, not one per second.
+// away: the last seq journaled (signed), its hash, the chain epoch, and a
+// lease — no seq above the lease was ever journaled (so never published). A
+// two-slot file (slot-file.ts) beside the device key: rewritten in place with
+// every append (page cache), fsynced only when the lease is renewed (once per
+// LEASE batches), at start and at a clean stop — a handful of fsyncs a day,
+// not one per second.
 //
 //   file `<stateDir>/chain`: slot 0 at byte 0, slot 1 at byte 88
 //
@@ -37,11 +38,11 @@ export const EPOCH_BYTES = 8;
 export const BOOT_ID_BYTES = 16;
 
 export interface ChainRecord {
-  /** Last durable seq (0: none yet). */
+  /** Last seq journaled (0: none yet). */
   seq: number;
   /** SHA-256 of that batch's bytes (zeros for seq 0 or a new epoch). */
   hash: Uint8Array;
-  /** No seq above this was ever made durable. */
+  /** No seq above this was ever journaled. */
   lease: number;
   /** 8 bytes; zeros = the device's original chain. */
   epoch: Uint8Array;

@@ -264,6 +264,9 @@ export function createJournal(opts: JournalOptions, deps: JournalDeps): Journal 
   async function doAppend(rec: JournalRecord): Promise<void> {
     const frame = encodeRecord(rec.seq, rec.readings, rec.bytes);
     await store.write(rec.seq, rec.readings, frame); // a full disk drops (and tells) the oldest segment
+    // the chain position is the last batch journaled (signed), not the last fsynced: a lost tail is told, never reused
+    chain = { seq: rec.seq, hash: sha256(rec.bytes), epoch: chain.epoch };
+    await files.afterAppend(chain);
     lastRec = { seq: rec.seq, readings: rec.readings, bytes: frame.subarray(RECORD_HEADER_BYTES) };
     st.appended++;
     st.appendedBytes += rec.bytes.length;
@@ -295,12 +298,10 @@ export function createJournal(opts: JournalOptions, deps: JournalDeps): Journal 
     await store.syncData();
     // new segment files are durable only with their directory entry: before the chain state names their records
     await syncDirs();
-    if (lastRec && target > chain.seq) chain = { seq: target, hash: sha256(lastRec.bytes), epoch: chain.epoch };
-    // The state files are written after each data fsync but fsynced only when
-    // the chain's lease is renewed and at close (SD wear). A power cut can only
-    // leave the commit offset older (a resend, deduplicated by the cloud) and
-    // the chain position older but under its lease (see recover.ts).
-    await files.afterSync(chain, committed);
+    // The commit offset is written after each data fsync but fsynced only at
+    // close (SD wear): a power cut can only leave it older (a resend,
+    // deduplicated by the cloud). The chain position was written at append.
+    await files.afterSync(committed);
     await syncDirs(); // a state file was created
     unsynced = 0;
     if (target > durable) {

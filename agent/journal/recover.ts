@@ -1,9 +1,9 @@
 // Recovery at open: scan the segment files (truncate a torn tail, skip and
 // report corrupt records, quarantine an unreadable segment — never refuse to
 // start), then decide where the chain resumes. Invariant: the chain never
-// moves backwards — a seq that was durable (so may have been published) is
-// never used again; what recovery cannot read back is returned as lost ranges
-// to be told in gap notices.
+// moves backwards — a seq that was journaled (signed; it may have been
+// published) is never used again; what recovery cannot read back is returned
+// as lost ranges to be told in gap notices.
 
 import { join } from 'node:path';
 import { errorCode } from '../../hal/file.js';
@@ -235,13 +235,14 @@ const isZero = (b: Uint8Array): boolean => b.every((x) => x === 0);
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
- * Pure: where the chain resumes and which durable batches are lost.
+ * Pure: where the chain resumes and which journaled batches are lost.
  *
  *   chain state  journal           resumes at                      lost (told)
  *   ok           ahead of it       the journal's last              holes
  *   ok           behind it (C>J)   C                               holes, J+1..C
- *   ok, unclean stop of an earlier boot, and damage:
- *                                  its lease L (C may lag)         holes, J+1..C, ..L
+ *   ok, unclean stop of an earlier boot, and damage (durable data destroyed,
+ *   so a published seq may be above both J and a lagging C):
+ *                                  its lease L                     holes, J+1..C, ..L
  *   lost         intact            the journal's last              -
  *   lost         damaged or empty  new epoch after every seq seen  (cannot be told)
  *   none         none              seq 1 (fresh)                   -
@@ -255,9 +256,11 @@ export function resolveChain(inp: ChainInputs): ChainResolution {
       ? { seq: c.seq, hash: c.hash, epoch: c.epoch }
       : { seq: J, hash: J > 0 ? inp.lastHash : ZERO32, epoch: J > 0 && J > c.seq ? inp.lastEpoch : c.epoch };
     if (c.seq > J) lost.push({ first: J + 1, last: c.seq });
-    // the page cache survived (clean stop, or the same boot: a process crash) → c.seq is exact
+    // the page cache survived (clean stop, or the same boot: a process crash) → c.seq is exact.
+    // After a power cut C may lag what was journaled; a power cut alone loses only
+    // what was not durable (never published), but damage can destroy durable batches.
     const exact = c.clean || (!isZero(inp.bootId) && sameBytes(c.bootId, inp.bootId));
-    if (!exact && (inp.scan.damaged || c.seq > J) && c.lease > head.seq) {
+    if (!exact && inp.scan.damaged && c.lease > head.seq) {
       lost.push({ first: head.seq + 1, last: c.lease });
       head = { ...head, seq: c.lease };
       return { head, source: 'lease', lost };

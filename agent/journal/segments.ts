@@ -137,7 +137,8 @@ export function createSegmentStore(deps: SegmentStoreDeps): SegmentStore {
 
   /** Rolls over to a new segment when needed; drops oldest segments beyond the bound (told via onDrop). */
   async function prepare(seq: number, frameBytes: number): Promise<void> {
-    const segCap = Math.min(deps.segLimit, Math.max(SEGMENT_HEADER_BYTES + frameBytes, Math.floor(bound.limit() / 4)));
+    // a quarter of what the segments may occupy (the disk's room when it holds less than the bound): one drop frees a quarter
+    const segCap = Math.min(deps.segLimit, Math.max(SEGMENT_HEADER_BYTES + frameBytes, Math.floor(bound.room() / 4)));
     const roll = !active || active.broken || (active.seg.records > 0 && active.seg.size + frameBytes > segCap);
     if (roll) { await seal(); await bound.refresh(diskBytes()); }
     const drop = await makeRoom(roll ? SEGMENT_HEADER_BYTES + frameBytes : frameBytes, false);

@@ -1,8 +1,9 @@
-// The journal's two small state files: the committed offset (commit-file.ts)
-// and the chain position (chain-file.ts). Both are written after each data
-// fsync (page cache); the chain state is fsynced when its lease is renewed,
-// at open and at a clean stop, the commit offset at a clean stop. Created at
-// open at their full size, so rewriting them never needs disk space.
+// The journal's two small state files: the chain position (chain-file.ts),
+// written with every append, and the committed offset (commit-file.ts),
+// written after each data fsync — both into the page cache. The chain state
+// is fsynced when its lease is renewed, at open and at a clean stop; the
+// commit offset at a clean stop. Created at open at their full size, so
+// rewriting them never needs disk space.
 
 import { dirname } from 'node:path';
 import type { FileSystem } from '../../hal/file.js';
@@ -35,8 +36,10 @@ export interface JournalState {
   adoptCommitted(seq: number): void;
   /** At open: both files exist, the chain state (not clean: running) is fsynced. Throws if they cannot be written. */
   open(chain: ChainHead, committed: number): Promise<void>;
-  /** After a data fsync: write what changed (page cache), fsync a renewed lease. Never throws: logged, retried next time. */
-  afterSync(chain: ChainHead, committed: number): Promise<void>;
+  /** A batch was journaled: the chain position (page cache; a renewed lease is fsynced). Never throws: logged. */
+  afterAppend(chain: ChainHead): Promise<void>;
+  /** After a data fsync: the commit offset if it moved (page cache). Never throws: logged, retried next time. */
+  afterSync(committed: number): Promise<void>;
   /** A clean stop: the chain position exact (flagged clean), the commit offset fsynced. */
   closeClean(chain: ChainHead, committed: number): Promise<void>;
   close(): Promise<void>;
@@ -81,6 +84,18 @@ export function createJournalState(deps: JournalStateDeps): JournalState {
     }
   }
 
+  /** A state write that fails is logged once (until one succeeds) and counted; the journal goes on. */
+  async function logged(write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+      failed = false;
+    } catch (err) {
+      counters.inc('journal.state_write_errors');
+      if (!failed) log.error('cannot write the chain state or commit offset; retrying with the next write', { file: deps.chainPath, err: String(err) });
+      failed = true;
+    }
+  }
+
   const chainChanged = (chain: ChainHead): boolean => !chainRec || chainRec.seq !== chain.seq || !sameBytes(chainRec.epoch, chain.epoch);
 
   return {
@@ -94,16 +109,11 @@ export function createJournalState(deps: JournalStateDeps): JournalState {
       await storeChain(chain, { sync: true });
       await storeCommit(committed, true);
     },
-    async afterSync(chain, committed) {
-      try {
-        if (chainChanged(chain)) await storeChain(chain);
-        await storeCommit(committed, false);
-        failed = false;
-      } catch (err) {
-        counters.inc('journal.state_write_errors');
-        if (!failed) log.error('cannot write the chain state or commit offset; retrying with the next fsync', { file: deps.chainPath, err: String(err) });
-        failed = true;
-      }
+    async afterAppend(chain) {
+      await logged(async () => { if (chainChanged(chain)) await storeChain(chain); });
+    },
+    async afterSync(committed) {
+      await logged(() => storeCommit(committed, false));
     },
     async closeClean(chain, committed) {
       await storeChain(chain, { clean: true, sync: true });

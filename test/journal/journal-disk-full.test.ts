@@ -3,7 +3,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DISK_RESERVE_BYTES } from '../../agent/journal/space.js';
+import { DISK_FLOOR_BYTES, DISK_RESERVE_BYTES } from '../../agent/journal/space.js';
 import { doubleEnv, openJournal, readAll, recordFor } from './fixtures.js';
 
 const KIB = 1024;
@@ -86,6 +86,25 @@ test('[double] opening on a full disk makes room first (told), then creates its 
   assert.is(o.report.chain.source, 'journal');
   assert.ok((await env.fs.stat(`${env.dir}/chain`)).isFile, 'the chain state file was created');
   await o.j.append(recordFor(401, 400));
+  await o.j.close();
+});
+
+test('[double] other files leave the journal less than its reserve: the bound stays at its floor, so an append does not evict the one before (no livelock of gap notices)', async () => {
+  const env = doubleEnv();
+  env.double!.setCapacity(4096 * KIB);
+  const ballast = await env.fs.open('/ballast', 'create');
+  await ballast.append(new Uint8Array(4096 * KIB - 32 * KIB)); // 32 KiB left: half the reserve
+  const o = await openJournal(env, { maxBytes: 64 * 1024 * KIB, segmentBytes: 4096 * KIB });
+  assert.is(o.j.stats().limitBytes, DISK_FLOOR_BYTES, 'the floor, not zero');
+  for (let s = 1; s <= 400; s++) await o.j.append(recordFor(s, 200));
+  await o.j.sync();
+  // real ENOSPC drops the oldest segments (each holding many records), never one drop per append
+  assert.ok(o.drops.length > 0, 'the disk was full');
+  assert.ok(o.drops.length < 100, `drops: ${o.drops.length} for 400 appends`);
+  assert.ok(o.drops.every((d) => d.batches > 1), 'each drop frees several records');
+  const kept = (await readAll(o.j)).map((r) => r.seq);
+  assert.ok(kept.length >= 10, `the newest records are kept: ${kept.length}`);
+  assert.is(kept[kept.length - 1], 400);
   await o.j.close();
 });
 
