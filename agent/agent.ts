@@ -4,22 +4,22 @@
 // key rollover happens between two batches: everything before it is durable
 // and signed by the old key, everything from its seq on by the new one.
 
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../hal/clock.js';
 import type { FileSystem } from '../hal/file.js';
 import type { SerialFactory } from '../hal/serial.js';
 import type { ResolvedConfig } from './config/load.js';
 import { createCounters, type Counters } from './counters.js';
-import { createBatchEncoder, chainStateAfter, parseBatchPayload, type ChainState } from './encode/batch.js';
+import { createBatchEncoder, chainStateAfter, isOriginalEpoch, type ChainState } from './encode/batch.js';
 import { createBatcher } from './encode/batcher.js';
 import { encodeCbor } from './encode/cbor.js';
-import { decodeSign1, signSign1 } from './encode/cose.js';
+import { signSign1 } from './encode/cose.js';
 import type { KeyPair } from './encode/keys.js';
 import { createCryptoSigner, type Signer } from './encode/signer.js';
 import { ACK_CONTENT_TYPE, ackPayload, type Ack } from './ota/ack.js';
 import { createDeviceKeys } from './ota/device-key.js';
-import { createGapLedger } from './gap-ledger.js';
+import { createGapTeller } from './gap-teller.js';
 import { createJournal, type Journal, type RecoveryReport } from './journal/journal.js';
 import type { Logger } from './log.js';
 import { createProgressProbe } from './progress.js';
@@ -68,7 +68,8 @@ export interface AgentStatus {
   state: 'starting' | 'running' | 'stopping';
   since: number;
   updated: number;
-  chain: { seq: number };
+  /** The chain: last seq signed, and its epoch (hex) when it is a restarted chain. */
+  chain: { seq: number; epoch?: string };
   config: { version: number };
   key: { kid: string; oldKeyKept: boolean };
   ota?: Record<string, unknown>;
@@ -82,9 +83,8 @@ export interface AgentStatus {
   /** Unix seconds the process started (`since` is when this Agent, i.e. this config, started). */
   started: number;
   clock: 'sync' | 'free';
-  /** Batches in the journal not yet acknowledged by the broker, and the journal's bound. */
+  /** Batches in the journal not yet acknowledged by the broker. */
   pending: PendingSummary;
-  journalMaxBytes: number;
 }
 
 export interface Agent {
@@ -117,6 +117,11 @@ export function keyPaths(stateDir: string): { key: string; pub: string } {
   return { key: join(stateDir, 'device.key'), pub: join(stateDir, 'device.pub') };
 }
 
+/** The kernel's boot id: the same id means a restart lost no page cache (a process crash, not a power cut). */
+function readBootId(): string | undefined {
+  try { return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8'); } catch { return undefined; }
+}
+
 export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
   const log = deps.log;
   const counters = deps.counters ?? createCounters();
@@ -142,6 +147,12 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
     segmentBytes: config.journal.segmentBytes,
     fsyncIntervalMs: config.journal.fsyncIntervalMs,
     fsyncEveryRecords: config.journal.fsyncEveryRecords,
+    // beside the device key, outside the journal: damage to (or deletion of) the journal cannot reset the chain
+    chainPath: join(config.stateDir, 'chain'),
+    bootId: readBootId(),
+    epochOf: (bytes) => {
+      try { return chainStateAfter(bytes).epoch ?? new Uint8Array(8); } catch { return new Uint8Array(8); }
+    },
   }, { fs: deps.fs, clock: deps.clock, log: log.child('journal'), counters });
 
   // replaced in start() by the chain state after the last journaled batch
@@ -151,23 +162,28 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
   }
 
   // Appends are serialised: a drop notice raised inside one append is
-  // signed and appended right after it, never interleaved.
+  // signed and appended right after it, never interleaved; a batch signed but
+  // not journaled is told in a gap notice before the next one (gap-teller.ts).
   let appendChain: Promise<void> = Promise.resolve();
   const progress = createProgressProbe(deps.clock, { batchMaxAgeMs: config.batch.maxAgeMs, fsyncIntervalMs: config.journal.fsyncIntervalMs });
   const enqueue = (work: () => Promise<void>): void => {
     progress.queued();
-    appendChain = appendChain.then(work).catch((err: Error) => {
+    appendChain = appendChain.then(() => gaps.tellUntold()).then(work).catch((err: Error) => {
       counters.inc('journal.append_errors');
-      log.error('journal append failed: batch lost', { cause: err.message });
+      log.error('journal append failed: batch lost (told in a gap notice)', { cause: err.message });
     }).finally(progress.settled);
   };
+  const gaps = createGapTeller({
+    journal, encoder: () => encoder, enqueue, counters, log,
+    onPending: (seq, bytes, journaledNow) => pending.add(seq, bytes, journaledNow ? deps.clock.now() : undefined),
+  });
+  journal.onDrop((notice) => pending.dropped(notice.first, notice.last));
 
   const batcher = createBatcher(config.batch, {
     clock: deps.clock,
     onBatch: (readings: Reading[]) => enqueue(async () => {
       const batch = encoder.encodeReadings(readings);
-      await journal.append({ seq: batch.seq, readings: batch.readings, bytes: batch.bytes });
-      pending.add(batch.seq, batch.bytes.length, deps.clock.now());
+      await gaps.journalBatch(batch);
       counters.inc('batches.signed');
       counters.inc('readings.journaled', batch.readings);
       if (!firstJournaled) {
@@ -175,29 +191,6 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
         log.info('first batch journaled', { seq: batch.seq, uptime_ms: Math.round(process.uptime() * 1000) });
       }
     }),
-  });
-
-  // Drops reported while the journal opens (corrupt records, quarantined
-  // segments) wait until the chain state is known: a gap notice needs its seq.
-  let chainKnown = false;
-  const earlyGaps: Array<() => void> = [];
-  const gaps = createGapLedger();
-  journal.onDrop((notice) => {
-    pending.dropped(notice.first, notice.last);
-    counters.inc('gaps.notices');
-    log.warn(notice.reason === 'journal-full' ? 'journal full: dropped unsent batches' : 'journal: unreadable batches skipped', {
-      first: notice.first, last: notice.last, batches: notice.batches, readings: notice.readings, reason: notice.reason,
-    });
-    const emit = (): void => enqueue(async () => {
-      // the drop may have taken earlier, unsent gap notices with it: tell those ranges again
-      for (const range of gaps.dropped(notice, journal.committedSeq())) {
-        const gap = encoder.encodeGap(range.first, range.last, range.reason);
-        await journal.append({ seq: gap.seq, readings: 0, bytes: gap.bytes });
-        pending.add(gap.seq, gap.bytes.length, deps.clock.now());
-        gaps.announced({ ...range, seq: gap.seq });
-      }
-    });
-    if (chainKnown) emit(); else earlyGaps.push(emit);
   });
 
   const sources: Source[] = config.sources.map((sc) =>
@@ -273,7 +266,7 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
         await journal.sync();
         const seq = encoder.state().seq + 1;
         const oldKid = hex(signer.kid);
-        const announcement = deviceKeys.rollOver(signer, nextPair, seq);
+        const announcement = deviceKeys.rollOver(signer, nextPair, seq, encoder.state().epoch);
         keyPair = nextPair;
         signer = createCryptoSigner(nextPair.seed);
         encoder = createBatchEncoder(encoderOpts(), encoder.state());
@@ -303,8 +296,13 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
     try {
       const file = join(statusDir, 'status.json');
       // tmp + rename: a reader never sees half a file; no fsync — it is volatile
-      writeFileSync(file + '.tmp', JSON.stringify(status()) + '\n', { mode: 0o644 });
-      renameSync(file + '.tmp', file);
+      try {
+        writeFileSync(file + '.tmp', JSON.stringify(status()) + '\n', { mode: 0o644 });
+        renameSync(file + '.tmp', file);
+      } catch (err) {
+        rmSync(file + '.tmp', { force: true }); // a full disk leaves no empty tmp file behind
+        throw err;
+      }
     } catch (err) {
       log.debug('cannot write status file', { cause: (err as Error).message });
     }
@@ -332,7 +330,7 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
       state,
       since,
       updated: Math.floor(deps.clock.now() / 1000),
-      chain: { seq: encoder.state().seq },
+      chain: { seq: encoder.state().seq, ...(encoder.state().epoch ? { epoch: hex(encoder.state().epoch!) } : {}) },
       config: { version: configVersion },
       key: { kid: hex(signer.kid), oldKeyKept: existsSync(deviceKeys.paths.old) },
       ...(deps.otaStatus ? { ota: deps.otaStatus() } : {}),
@@ -345,26 +343,7 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
       started: Math.floor((deps.clock.now() - process.uptime() * 1000) / 1000),
       clock: deps.clock.synced() ? 'sync' : 'free',
       pending: pending.summary(journal.committedSeq()),
-      journalMaxBytes: config.journal.maxBytes,
     };
-  }
-
-  /** Gap notices journaled before a restart and not yet acknowledged go back into the ledger. */
-  async function recallPendingGaps(): Promise<void> {
-    let from = journal.committedSeq() + 1;
-    for (;;) {
-      const records = await journal.readFrom(from, 1000);
-      if (records.length === 0) return;
-      for (const rec of records) {
-        pending.add(rec.seq, rec.bytes.length); // journaled before this start: its time is not known
-        if (rec.readings !== 0) continue;
-        try {
-          const p = parseBatchPayload(decodeSign1(rec.bytes).payload);
-          if (p.gap) gaps.announced({ seq: rec.seq, first: p.gap[0], last: p.gap[1], reason: p.gap[2] });
-        } catch { /* not a gap notice we can read: nothing to recall */ }
-      }
-      from = records[records.length - 1]!.seq + 1;
-    }
   }
 
   function health(): AgentHealth {
@@ -400,14 +379,16 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
       mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
       mkdirSync(statusDir, { recursive: true });
       const report = await journal.open();
-      const last = journal.last();
-      const chain: ChainState = last ? chainStateAfter(last.bytes) : encoder.state();
+      // the journal keeps the chain position (its state file survives damage to segments)
+      const head = journal.chainHead();
+      const chain: ChainState = { seq: head.seq, prev: head.hash, ...(isOriginalEpoch(head.epoch) ? {} : { epoch: head.epoch }) };
       encoder = createBatchEncoder(encoderOpts(), chain);
-      await recallPendingGaps();
-      chainKnown = true;
-      for (const emit of earlyGaps.splice(0)) emit();
+      await gaps.start({ newEpoch: report.chain.source === 'new-epoch' });
       // the journal logged its own recovery report; this is what the chain resumes from
-      log.info('chain resumes', { next_seq: chain.seq + 1, committed: journal.committedSeq(), records: report.records });
+      log.info('chain resumes', {
+        next_seq: chain.seq + 1, committed: journal.committedSeq(), records: report.records, from: report.chain.source,
+        ...(chain.epoch ? { epoch: hex(chain.epoch) } : {}),
+      });
       await uplink.start();
       const sink = (r: Reading): void => { batcher.add(r); observers.values.record(r); };
       await Promise.all(sources.map(async (s) => {
@@ -431,12 +412,17 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
       if (keyTimer) clearTimeout(keyTimer);
       await Promise.all(sources.map((s) => s.stop().catch(() => undefined)));
       batcher.flush();
+      enqueue(async () => undefined); // tells what is still untold
       await appendChain;
-      await journal.sync();
+      // a failed fsync here is logged by the journal; the close below tries once more
+      await journal.sync().catch(() => undefined);
       await drainUplink(STOP_DRAIN_MS);
-      await uplink.stop();
-      await journal.close();
-      writeStatus();
+      await uplink.stop().catch((err: Error) => log.warn('uplink stop failed', { cause: err.message }));
+      try {
+        await journal.close();
+      } finally {
+        writeStatus();
+      }
       log.info('agent stopped', { last_seq: encoder.state().seq, committed: journal.committedSeq() });
     },
   };

@@ -1,6 +1,9 @@
 // In-memory hal/file with power-cut semantics: `crash()` keeps only what was
 // fsynced — file data after its last `sync()` and directory entries after the
-// last `syncDir()` are lost (optionally torn at a random byte). State per instance.
+// last `syncDir()` are lost (optionally torn at a random byte). An optional
+// capacity makes it a small disk: files use whole 4 KiB pages, and a write
+// that needs a page beyond it writes what fits and fails with ENOSPC, as
+// Linux does. State per instance.
 
 import { posix } from 'node:path';
 import { fileError } from './file.js';
@@ -48,6 +51,9 @@ export interface FileSystemDouble extends FileSystem {
   readRaw(path: string): Uint8Array;
   /** Replaces a file's content durably (test setup: plant corruption). */
   writeRaw(path: string, data: Uint8Array): void;
+  space(dir: string): Promise<{ total: number; free: number }>;
+  /** A disk of `bytes` (whole pages count), or unbounded (undefined, the default). */
+  setCapacity(bytes: number | undefined): void;
 }
 
 function newInode(): Inode { return { buf: new Uint8Array(256), length: 0, pending: [] }; }
@@ -101,6 +107,16 @@ export function createFileSystemDouble(): FileSystemDouble {
   let nextSyncFault: string | undefined;
   const readFaults = new Map<string, string>();
   const stats: FileDoubleStats = { fsyncs: 0, dirSyncs: 0, writes: 0, bytesWritten: 0, pagesFlushed: 0 };
+  let capacity: number | undefined;
+  const pagesOf = (len: number): number => Math.ceil(len / PAGE);
+  const usedPages = (): number => { let n = 0; for (const inode of new Set(files.values())) n += pagesOf(inode.length); return n; };
+  /** How many bytes of a write at `pos` of `len` bytes fit on the disk (all of them without a capacity). */
+  const fits = (inode: Inode, pos: number, len: number): number => {
+    if (capacity === undefined || pos + len <= inode.length) return len;
+    const freePages = Math.floor(capacity / PAGE) - usedPages();
+    const maxEnd = (pagesOf(inode.length) + Math.max(0, freePages)) * PAGE;
+    return Math.max(0, Math.min(len, maxEnd - pos));
+  };
 
   const norm = (p: string): string => posix.resolve('/', p);
   const parentMustExist = (p: string, op: string): void => {
@@ -119,6 +135,11 @@ export function createFileSystemDouble(): FileSystemDouble {
     };
     const doWrite = (pos: number, data: Uint8Array): void => {
       stats.writes++;
+      const room = fits(inode, pos, data.length);
+      if (room < data.length) {
+        if (room > 0) { applyWrite(inode, pos, Uint8Array.from(data.subarray(0, room))); stats.bytesWritten += room; }
+        throw fileError('ENOSPC', 'write', path);
+      }
       const fault = nextWriteFault;
       if (fault) {
         nextWriteFault = undefined;
@@ -207,6 +228,10 @@ export function createFileSystemDouble(): FileSystemDouble {
         dirs.add(d);
       }
     },
+    async space() {
+      const total = capacity ?? 2 ** 40;
+      return { total, free: Math.max(0, total - usedPages() * PAGE) };
+    },
     async syncDir(d) {
       const dir = norm(d);
       if (!dirs.has(dir)) throw fileError('ENOENT', 'fsync', dir);
@@ -233,6 +258,7 @@ export function createFileSystemDouble(): FileSystemDouble {
         inode.pending = [];
       }
     },
+    setCapacity(bytes) { capacity = bytes; },
     failNextWrite(code, afterBytes = 0) { nextWriteFault = { code, afterBytes }; },
     failNextSync(code = 'EIO') { nextSyncFault = code; },
     failReads(p, code) { if (code) readFaults.set(norm(p), code); else readFaults.delete(norm(p)); },

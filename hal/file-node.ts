@@ -71,6 +71,10 @@ export const nodeFileSystem: FileSystem = {
   rename: (from, to) => fs.promises.rename(from, to),
   unlink: (path) => fs.promises.unlink(path),
   async mkdir(path) { await fs.promises.mkdir(path, { recursive: true, mode: 0o700 }); },
+  async space(dir) {
+    const s = await fs.promises.statfs(dir);
+    return { total: s.blocks * s.bsize, free: s.bavail * s.bsize };
+  },
   async syncDir(dir) {
     const fd = await openAsync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
     try { await fsyncAsync(fd); } finally { await closeAsync(fd); }

@@ -33,6 +33,12 @@ export interface FileSystem {
   mkdir(path: string): Promise<void>;
   /** fsync of a directory: entries created, renamed or removed in it are durable. */
   syncDir(dir: string): Promise<void>;
+  /**
+   * Space of the file system holding `dir`, in bytes: `free` is what an
+   * unprivileged writer can still use. Optional: a file system that cannot tell
+   * leaves it out, and its users rely on ENOSPC alone.
+   */
+  space?(dir: string): Promise<{ total: number; free: number }>;
 }
 
 /** An error shaped like Node's (`code` = errno name), so callers can tell ENOENT from EIO. */

@@ -33,4 +33,16 @@ test('acknowledged gap notices are forgotten; a drop that does not reach a notic
   assert.equal(ledger.pending(45).map((g) => g.seq), [90], 'seq 40 was acknowledged (committed 45)');
 });
 
+test('a range a pending notice already tells is not told again (a corrupt record found again at the next start); the rest is', () => {
+  const ledger = createGapLedger();
+  ledger.announced({ first: 419, last: 419, reason: 'corrupt', seq: 700 });
+  assert.equal(ledger.dropped({ first: 419, last: 419, reason: 'corrupt' }, 10), [], 'told once');
+  assert.equal(ledger.dropped({ first: 410, last: 425, reason: 'corrupt' }, 10), [
+    { first: 410, last: 418, reason: 'corrupt' },
+    { first: 420, last: 425, reason: 'corrupt' },
+  ]);
+  // once that notice is acknowledged, the range is below the committed offset and never comes back
+  assert.equal(ledger.pending(700), []);
+});
+
 test.run();

@@ -92,51 +92,61 @@ export const runCommand: Command = {
       logRing,
       ...(process.env.RUNTIME_DIRECTORY ? { statusDir: process.env.RUNTIME_DIRECTORY } : {}),
     });
-    // Signals are caught from before the first start: a SIGTERM that arrives while
-    // the agent starts still ends in a flush and exit 0, never in a bare kill.
+    // Signals are caught from before the first start until the process exits:
+    // a SIGTERM while the agent starts still ends in a flush and exit 0, and a
+    // second SIGTERM/SIGINT during the clean stop is logged and ignored (the
+    // default action would kill the process mid-flush with 143).
     let exitCode = EXIT_OK;
+    let stopping = false;
     let finish: () => void = () => undefined;
     const finished = new Promise<void>((resolve) => { finish = resolve; });
     const onSignal = (sig: NodeJS.Signals): void => {
+      if (stopping) {
+        log.info('signal received while stopping: ignored, the stop is under way', { signal: sig });
+        return;
+      }
+      stopping = true;
       log.info('signal received, stopping', { signal: sig });
       finish();
     };
-    let stopping = false;
     void finished.then(() => { stopping = true; watchdog?.stop(); notifier.stopping(); });
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    runtime.onFatal((err) => {
+      log.error('no agent can run: exiting', { cause: err.message });
+      exitCode = EXIT_RUNTIME;
+      stopping = true;
+      finish();
+    });
     try {
-      runtime.onFatal((err) => {
-        log.error('no agent can run: exiting', { cause: err.message });
-        exitCode = EXIT_RUNTIME;
-        finish();
-      });
-      try {
-        await runtime.start();
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ERR_KEY_MISSING' || code === 'ERR_KEY_PERMISSIONS' || code === 'ERR_KEY_INVALID') {
-          throw new CliError(`${(err as Error).message}\n(create the device key with: tapwire provision --config ${values.config})`, EXIT_USAGE);
-        }
-        throw err;
+      await runtime.start();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ERR_KEY_MISSING' || code === 'ERR_KEY_PERMISSIONS' || code === 'ERR_KEY_INVALID') {
+        throw new CliError(`${(err as Error).message}\n(create the device key with: tapwire provision --config ${values.config})`, EXIT_USAGE);
       }
-      if (!stopping) {
-        notifier.ready(); // journal open, sources started, uplink connecting
-        watchdog = startWatchdog({ notifier, clock, log: log.child('watchdog'), pipeline: () => runtime.agent() });
-      }
-      if (loaded.fallback) runtime.counters.inc('config.local_invalid');
-      else {
-        try { saveLastGood(configPath, config.stateDir); } catch (e) {
-          log.warn('cannot keep a copy of the config as last good', { file: configPath, cause: (e as Error).message });
-        }
-      }
-      await finished;
-    } finally {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
+      throw err;
     }
+    if (!stopping) {
+      notifier.ready(); // journal open, sources started, uplink connecting
+      watchdog = startWatchdog({ notifier, clock, log: log.child('watchdog'), pipeline: () => runtime.agent() });
+    }
+    if (loaded.fallback) runtime.counters.inc('config.local_invalid');
+    else {
+      try { saveLastGood(configPath, config.stateDir); } catch (e) {
+        log.warn('cannot keep a copy of the config as last good', { file: configPath, cause: (e as Error).message });
+      }
+    }
+    await finished;
+    stopping = true;
     watchdog?.stop();
-    await runtime.stop();
+    try {
+      await runtime.stop();
+    } catch (err) {
+      // what was durable stays durable; one line, no stack trace
+      log.error('stop did not finish cleanly', { cause: (err as Error).message });
+      exitCode = EXIT_RUNTIME;
+    }
     await notifier.idle();
     return exitCode;
   },

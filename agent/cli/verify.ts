@@ -1,18 +1,26 @@
 // `tapwire verify`: subscribe, verify every batch (signature, seq, prev-hash
 // chain, duplicates, gap notices), print readings; a completeness summary at
-// the end. Exit 0 when the stream was complete, 1 when it was not.
+// the end. Exit 0 when the stream was complete and nothing was rejected, 1
+// otherwise (with what was rejected and why).
 
 import { readFileSync } from 'node:fs';
 import { parsePublicKey } from '../encode/keys.js';
 import type { ChainSummary, VerifyEvent } from '../verify/chain.js';
-import { subscribeVerifier, type StatusEvent } from '../verify/subscribe.js';
+import { DEFAULT_SESSION_EXPIRY_S, subscribeVerifier, type StatusEvent } from '../verify/subscribe.js';
 import { CliError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, parse, requireOption, type Command } from './usage.js';
 
 const usage = `Usage: tapwire verify --url <mqtt url> --device <id> --pubkey <hex|file> [options]
 
-Subscribes to <prefix>/<device>/data and /status, verifies every batch
+Subscribes to <prefix>/<device>/data, /status and /key, verifies every batch
 (COSE_Sign1 signature, seq continuity, prev-hash chain, duplicates, gap
-notices) and prints the readings. Ctrl-C prints a completeness summary.
+notices) and prints the readings. Ctrl-C prints a completeness summary; the
+exit code is 0 only if every batch was accounted for and nothing was rejected
+(forged, malformed, wrong device).
+
+The session is persistent (stable client id, QoS 1, clean session off): the
+broker keeps what the device publishes while the broker or the verifier
+restarts and delivers it when the verifier is back. Start the verifier before
+the agent: a session only holds what was published after it first subscribed.
 
 Options:
       --url <url>            broker, e.g. mqtts://broker:8883 or mqtt://127.0.0.1:1883
@@ -21,6 +29,11 @@ Options:
       --topic-prefix <p>     default "tapwire"
       --protocol <4|5>       MQTT version (default 4 = 3.1.1)
       --ca <file> --cert <file> --key <file>   TLS files
+      --client-id <id>       session client id (default tapwire-verify-<device>);
+                             give each verifier of one device its own
+      --session-expiry <s>   MQTT 5: how long the broker keeps the session while
+                             the verifier is away (default ${DEFAULT_SESSION_EXPIRY_S}, 7 days)
+      --clean                a clean session, discarded at exit (a one-off look)
       --json                 one JSON object per reading / event on stdout
       --count <n>            exit after n readings
       --timeout <s>          exit after s seconds
@@ -39,6 +52,9 @@ export function formatEvent(e: VerifyEvent | StatusEvent): string[] {
     case 'rejected': return [`REJECTED: ${e.reason}`];
     case 'chain-break': return [`chain break before seq ${e.seq}: ${e.explained ? 'explained by a gap notice' : 'UNEXPLAINED (batch ' + e.expectedPrevOf + ' missing or different)'}`];
     case 'status': return [e.ok ? `status: ${e.state}` : `status REJECTED: ${e.reason}`];
+    case 'epoch': return [e.previous === undefined
+      ? `chain epoch ${e.epoch} from seq ${e.seq}: a chain the device restarted after losing its chain state`
+      : `NEW CHAIN EPOCH ${e.epoch} from seq ${e.seq} (after ${e.previous || 'the original chain'}): the device lost its chain state; what it had not sent before is lost and cannot be told`];
   }
 }
 
@@ -47,9 +63,19 @@ export function formatSummary(s: ChainSummary): string {
     `batches ${s.batches}, readings ${s.readings}, seq ${s.firstSeq ?? '-'}..${s.lastSeq ?? '-'}`,
     `duplicates ${s.duplicates}, rejected ${s.rejected}, gap notices ${s.gaps.length} (${s.gaps.map((g) => `${g.first}..${g.last} ${g.reason}`).join(', ') || 'none'})`,
     `chain breaks: ${s.explainedBreaks} explained, ${s.unexplainedBreaks} unexplained; missing: ${s.missing.map(([a, b]) => (a === b ? `${a}` : `${a}..${b}`)).join(', ') || 'none'}`,
-    s.complete ? 'COMPLETE: every batch accounted for' : 'INCOMPLETE',
+    ...(s.epochs ? [`chain epochs: ${s.epochs.map((e) => `${e.epoch || 'original'} seq ${e.firstSeq ?? '-'}..${e.lastSeq ?? '-'}${e.complete ? '' : ' (incomplete)'}`).join('; ')}`] : []),
+    s.complete ? 'COMPLETE: every batch accounted for' : (s.epochs && s.epochs.filter((e) => e.batches > 0).length > 1 ? 'INCOMPLETE: the device restarted its chain (lost chain state)' : 'INCOMPLETE'),
   ];
   return lines.join('\n');
+}
+
+/** Rejections grouped by reason, most frequent first (a flood of forgeries prints a few lines). */
+export function formatRejections(rejections: Map<string, number>): string {
+  const total = [...rejections.values()].reduce((a, b) => a + b, 0);
+  const rows = [...rejections].sort((a, b) => b[1] - a[1]);
+  const shown = rows.slice(0, 10).map(([reason, n]) => `  ${n} × ${reason}`);
+  if (rows.length > 10) shown.push(`  … and ${rows.length - 10} other reason(s)`);
+  return [`REJECTED ${total} message(s):`, ...shown].join('\n');
 }
 
 export const verifyCommand: Command = {
@@ -66,6 +92,9 @@ export const verifyCommand: Command = {
       json: { type: 'boolean' },
       count: { type: 'string' },
       timeout: { type: 'string' },
+      'client-id': { type: 'string' },
+      'session-expiry': { type: 'string' },
+      clean: { type: 'boolean' },
     }, usage);
     const url = requireOption(values.url, 'url', usage);
     const device = requireOption(values.device, 'device', usage);
@@ -78,8 +107,16 @@ export const verifyCommand: Command = {
     const count = values.count === undefined ? Infinity : Number(values.count);
     const timeoutS = values.timeout === undefined ? Infinity : Number(values.timeout);
     if (!(count > 0) || !(timeoutS > 0)) throw new CliError('--count and --timeout must be positive numbers');
+    const sessionExpiryS = values['session-expiry'] === undefined ? undefined : Number(values['session-expiry']);
+    if (sessionExpiryS !== undefined && !(Number.isInteger(sessionExpiryS) && sessionExpiryS >= 0 && sessionExpiryS <= 0xffff_ffff)) {
+      throw new CliError('--session-expiry must be a whole number of seconds (0 to 4294967295)');
+    }
+    if (values['client-id'] !== undefined && values['client-id'] === '') throw new CliError('--client-id must not be empty');
 
     let readings = 0;
+    /** What was rejected, by reason (forged, malformed, wrong device, bad status or key message). */
+    const rejections = new Map<string, number>();
+    const rejected = (reason: string): void => { rejections.set(reason, (rejections.get(reason) ?? 0) + 1); };
     let finish: () => void = () => undefined;
     const done = new Promise<void>((r) => { finish = r; });
     const out = (line: string): void => { process.stdout.write(line + '\n'); };
@@ -88,11 +125,17 @@ export const verifyCommand: Command = {
       ca: values.ca ? readFileSync(values.ca) : undefined,
       cert: values.cert ? readFileSync(values.cert) : undefined,
       key: values.key ? readFileSync(values.key) : undefined,
+      ...(values['client-id'] !== undefined ? { clientId: values['client-id'] } : {}),
+      ...(values.clean ? { clean: true } : {}),
+      ...(sessionExpiryS !== undefined ? { sessionExpiryS } : {}),
       onKey: (k) => {
+        if (!k.ok) rejected(`key announcement: ${k.reason}`);
         if (values.json) out(JSON.stringify(k));
         else out(k.ok ? `key rollover: ${k.signedBy} → ${k.newKid} from seq ${k.seq} (signed by the old key)${k.duplicate ? ', seen before' : ''}` : `key announcement REJECTED: ${k.reason}`);
       },
     }, (e) => {
+      if (e.kind === 'rejected') rejected(e.reason);
+      if (e.kind === 'status' && !e.ok) rejected(`status message: ${e.reason ?? 'invalid'}`);
       if (values.json) {
         if (e.kind === 'batch') for (const r of e.readings) out(JSON.stringify({ seq: e.seq, clk: e.clk, ...r }));
         else out(JSON.stringify(e));
@@ -117,8 +160,15 @@ export const verifyCommand: Command = {
     process.off('SIGTERM', onSignal);
     await session.close();
     const summary = session.summary();
-    if (values.json) out(JSON.stringify({ kind: 'summary', ...summary }));
-    else process.stderr.write(formatSummary(summary) + '\n');
-    return summary.complete ? EXIT_OK : EXIT_RUNTIME;
+    // the chain's count is authoritative: a batch first rejected for an unknown key is
+    // revised once the key announcement arrives; status messages are counted here
+    const statusRejected = [...rejections].filter(([r]) => r.startsWith('status message:')).reduce((a, [, n]) => a + n, 0);
+    const rejectedTotal = summary.rejected + statusRejected;
+    if (values.json) out(JSON.stringify({ kind: 'summary', ...summary, rejectedMessages: rejectedTotal, rejections: Object.fromEntries(rejections) }));
+    else {
+      process.stderr.write(formatSummary(summary) + '\n');
+      if (rejectedTotal > 0) process.stderr.write(formatRejections(rejections) + '\n');
+    }
+    return summary.complete && rejectedTotal === 0 ? EXIT_OK : EXIT_RUNTIME;
   },
 };

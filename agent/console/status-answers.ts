@@ -42,6 +42,13 @@ export function statusAnswer(s: AgentStatus, nowMs: number): string[] {
   return keyValues(pairs);
 }
 
+/** The journal's bound in force: journal.maxBytes, or less when the disk cannot hold it. */
+function maxBytes(j: Partial<AgentStatus['journal']> | undefined): string {
+  if (j?.maxBytes === undefined) return 'unknown';
+  if (j.limitBytes === undefined || j.limitedBy !== 'disk') return bytes(j.maxBytes);
+  return `${bytes(j.limitBytes)}, LIMITED BY THE DISK (journal.maxBytes ${bytes(j.maxBytes)} does not fit; the oldest unsent batches are dropped and told as disk-full)`;
+}
+
 export function bufferAnswer(s: AgentStatus, nowMs: number): string[] {
   const p = s.pending;
   let oldest = 'none';
@@ -54,10 +61,11 @@ export function bufferAnswer(s: AgentStatus, nowMs: number): string[] {
     ['pending bytes', p ? `${bytes(p.bytes)}${p.exact ? '' : ' at least (the oldest are counted in total only)'}` : 'unknown'],
     ['oldest pending', oldest],
     ['journal bytes', bytes(s.journal?.diskBytes ?? 0)],
-    ['max bytes', s.journalMaxBytes !== undefined ? bytes(s.journalMaxBytes) : 'unknown'],
+    ['max bytes', maxBytes(s.journal)],
     ['dropped batches', s.journal?.droppedBatches ?? 0],
     ['last seq', `${s.chain?.seq ?? 0} signed, ${s.journal?.durableSeq ?? 0} durable, ${s.journal?.committedSeq ?? 0} acknowledged`],
   ];
+  if (s.chain?.epoch) pairs.push(['chain epoch', `${escapeText(s.chain.epoch)} (the chain was restarted after its state was lost)`]);
   return keyValues(pairs);
 }
 

@@ -1,6 +1,8 @@
-// The persisted committed offset: two fixed slots rewritten in place, turn
-// about, so a write torn by a power cut can only spoil the older slot. The
-// reader takes the valid slot with the higher seq (the offset never moves back).
+// The persisted committed offset (what the broker acknowledged): a two-slot
+// file (slot-file.ts), rewritten in place next to each data fsync and fsynced
+// only at close or with the chain state's lease (an older offset only means a
+// resend). The reader takes the valid slot with the higher seq (the offset
+// never moves back).
 //
 //   file `commit`: slot 0 at byte 0, slot 1 at byte 20
 //
@@ -11,15 +13,15 @@
 //   +--------+--------+--------+------------------------+--------+
 
 import { crc32c } from './crc32c.js';
-import { errorCode } from '../../hal/file.js';
-import type { FileHandle, FileSystem } from '../../hal/file.js';
+import type { FileSystem } from '../../hal/file.js';
+import { createSlotFile } from './slot-file.js';
 
 export const COMMIT_SLOT_BYTES = 20;
 const COMMIT_MAGIC = 0x89_54_57_43; // "\x89TWC"
 const COMMIT_VERSION = 1;
 const TWO_32 = 0x1_0000_0000;
 
-export type CommitLoad = { ok: true; seq: number } | { ok: false; reason: string };
+export type CommitLoad = { ok: true; seq: number } | { ok: false; reason: string; missing?: boolean };
 
 export interface CommitFile {
   /** The newest valid slot, or why there is none (missing, unreadable, corrupt). */
@@ -53,44 +55,17 @@ function decodeSlot(b: Uint8Array): number | undefined {
 }
 
 export function createCommitFile(path: string, fs: FileSystem): CommitFile {
-  let handle: FileHandle | undefined;
-  let nextSlot = 0;
-
+  const file = createSlotFile<number>(path, fs, {
+    what: 'commit file', slotBytes: COMMIT_SLOT_BYTES, encode: encodeCommitSlot, decode: decodeSlot, newer: (a, b) => a > b,
+  });
   return {
     async load() {
-      let bytes: Uint8Array;
-      try {
-        const h = await fs.open(path, 'read');
-        try { bytes = await h.read(0, 2 * COMMIT_SLOT_BYTES); } finally { await h.close(); }
-      } catch (err) {
-        const code = errorCode(err);
-        return { ok: false, reason: code === 'ENOENT' ? 'commit file missing' : `commit file unreadable (${code ?? String(err)})` };
-      }
-      const a = decodeSlot(bytes.subarray(0, COMMIT_SLOT_BYTES));
-      const b = decodeSlot(bytes.subarray(COMMIT_SLOT_BYTES));
-      if (a === undefined && b === undefined) return { ok: false, reason: `commit file corrupt (no valid slot in ${bytes.length} bytes)` };
-      // overwrite the slot that does not hold the newest value
-      const newestIsA = b === undefined || (a !== undefined && a >= b);
-      nextSlot = newestIsA ? 1 : 0;
-      return { ok: true, seq: newestIsA ? a! : b! };
+      const r = await file.load();
+      if (r.ok) return { ok: true, seq: r.value };
+      return r.missing ? { ok: false, reason: r.reason, missing: true } : { ok: false, reason: r.reason };
     },
-    async store(seq) {
-      let created = false;
-      if (!handle) {
-        try { handle = await fs.open(path, 'readwrite'); }
-        catch (err) {
-          if (errorCode(err) !== 'ENOENT') throw err;
-          handle = await fs.open(path, 'create');
-          created = true;
-          nextSlot = 0;
-        }
-      }
-      const slot = encodeCommitSlot(seq);
-      await handle.write(nextSlot * COMMIT_SLOT_BYTES, slot);
-      nextSlot = 1 - nextSlot;
-      return { bytes: slot.length, created };
-    },
-    async sync() { if (handle) await handle.sync(); },
-    async close() { const h = handle; handle = undefined; if (h) await h.close(); },
+    store: (seq) => file.store(seq),
+    sync: () => file.sync(),
+    close: () => file.close(),
   };
 }

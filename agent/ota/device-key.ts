@@ -54,7 +54,7 @@ export interface DeviceKeys {
   /** The next key if a rollover can start now (none pending announcement). Throws KeyError for an unusable file. */
   pendingNext(current: KeyPair): KeyPair | undefined;
   /** Steps 1-3 above; returns the announcement bytes. */
-  rollOver(oldSigner: Signer, next: KeyPair, seq: number): Uint8Array;
+  rollOver(oldSigner: Signer, next: KeyPair, seq: number, epoch?: Uint8Array): Uint8Array;
   /** The latest announcement, if any rollover ever happened. */
   announcement(): Uint8Array | undefined;
   /** The broker acknowledged the announcement: the old key is dropped. Returns true if a key was removed. */
@@ -108,8 +108,8 @@ export function createDeviceKeys(stateDir: string, opts: { device: string }): De
       if (same(next.publicKey, current.publicKey)) return undefined;
       return next;
     },
-    rollOver(oldSigner, next, seq) {
-      const bytes = signKeyAnnouncement(oldSigner, opts.device, next.publicKey, seq);
+    rollOver(oldSigner, next, seq, epoch) {
+      const bytes = signKeyAnnouncement(oldSigner, opts.device, next.publicKey, seq, epoch);
       writeFileAtomic(paths.announcement, bytes, 0o644);
       fsyncDir(stateDir);
       finish(next);

@@ -1,8 +1,11 @@
 // The verifier's core, pure (no network, no clock): signed batches in, events
 // and a completeness summary out. Batches may arrive late, out of order or
 // twice. Invariant: every seq between the first and last seen is accounted
-// for as received, covered by a gap notice, or reported missing; memory is one
-// 32-byte hash per seq (plus the prev of batches whose predecessor is absent).
+// for as received, covered by a gap notice, or reported missing, per chain
+// epoch (epoch-chain.ts). A device that lost its chain state starts a new
+// epoch (payload v2, "epoch"): its seqs are a chain of their own, and the
+// verifier says so — what the old chain had not sent is lost untold, so a
+// stream that spans two epochs is never called complete.
 //
 // Key chain: the device may roll its key over (agent/ota/key-announcement.ts).
 // An announcement signed by a trusted key that is not retired adds the new key
@@ -12,16 +15,18 @@
 //   old key:      accepted ────┤ rejected (retired at S)
 //   new key:      rejected     ├──── accepted (valid from S)
 //
+// S is a seq of the announcement's epoch; in a later epoch the retired key is
+// refused from its first batch on.
+//
 // A batch rejected only because its key was unknown is kept (bounded) and
 // checked again when an announcement introduces that key.
 
-import { parseBatchPayload, sha256, ZERO_HASH, type BatchPayload } from '../encode/batch.js';
+import { parseBatchPayload, sha256, type BatchPayload } from '../encode/batch.js';
 import { decodeSign1, DEFAULT_CONTENT_TYPE, verifySign1 } from '../encode/cose.js';
 import { KEY_CONTENT_TYPE, parseKeyAnnouncement } from '../ota/key-announcement.js';
 import { resolveSenml, type ResolvedReading } from '../encode/senml.js';
 import { kidOf } from '../encode/signer.js';
-import { judgeRollover, keySpanProblem, type KeySpan } from './key-rules.js';
-import { missingRanges } from './ranges.js';
+import { createEpochChain, type EpochChain, type EpochSummary } from './epoch-chain.js';
 
 export type VerifyEvent =
   | { kind: 'batch'; seq: number; readings: ResolvedReading[]; clk: 'sync' | 'free' }
@@ -33,7 +38,9 @@ export type VerifyEvent =
   /** bad envelope / signature / wrong dev / unknown version / malformed payload */
   | { kind: 'rejected'; reason: string }
   /** prev of `seq` is not the hash of `expectedPrevOf` (= seq-1) we hold, or that batch was dropped */
-  | { kind: 'chain-break'; seq: number; expectedPrevOf: number; explained: boolean };
+  | { kind: 'chain-break'; seq: number; expectedPrevOf: number; explained: boolean }
+  /** the first batch of a chain epoch not seen before; `previous`: the epoch seen before it (a restart of the chain) */
+  | { kind: 'epoch'; epoch: string; seq: number; previous?: string };
 
 export interface ChainSummary {
   /** distinct batches accepted (data batches and gap notices) */
@@ -54,6 +61,8 @@ export interface ChainSummary {
   complete: boolean;
   /** Key rollovers followed (present once there was one). */
   keyRollovers?: number;
+  /** Per chain epoch, when a restarted chain was seen ("" = the device's original chain), in order of first sight. */
+  epochs?: Array<EpochSummary & { epoch: string }>;
 }
 
 /** The outcome of a key announcement. */
@@ -73,56 +82,46 @@ export interface ChainVerifier {
   summary(): ChainSummary;
 }
 
-interface ChainKey extends KeySpan {
+/** A seq within a chain epoch ("" = the original chain). */
+interface EpochSeq { epoch: string; seq: number }
+
+interface ChainKey {
   pub: Uint8Array;
+  /** first seq it may sign (announced keys) */
+  from?: EpochSeq;
+  /** first seq it may no longer sign (after a rollover) */
+  until?: EpochSeq;
+  /** per epoch: lowest and highest batch seq accepted with it */
+  seqs: Map<string, { min: number; max: number }>;
 }
 
 /** Batches rejected for an unknown kid, kept for a later announcement. */
 const MAX_UNKNOWN_KID_KEPT = 256;
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
+const ORIGINAL = '';
 
 export function createChainVerifier(opts: { device: string; publicKeys: Uint8Array[] }): ChainVerifier {
-  const keys = new Map<string, ChainKey>(opts.publicKeys.map((k) => [hex(kidOf(k)), { pub: k, minSeq: Infinity, maxSeq: 0 }]));
+  const keys = new Map<string, ChainKey>(opts.publicKeys.map((k) => [hex(kidOf(k)), { pub: k, seqs: new Map() }]));
   const keyForKid = (kid: Uint8Array): Uint8Array | undefined => keys.get(hex(kid))?.pub;
   const unknownKid: Array<{ kid: string; bytes: Uint8Array }> = [];
   let keyRollovers = 0;
-  const hashes = new Map<number, Uint8Array>();
-  /** received seqs as sorted, disjoint, non-adjacent inclusive ranges */
-  const held: Array<[number, number]> = [];
-  /** prev of batches whose predecessor was not held when they arrived (seq > 1) */
-  const pendingPrev = new Map<number, Uint8Array>();
-  /** seqs whose prev differs from the hash of the predecessor we hold */
-  const mismatches = new Set<number>();
-  const gaps: Array<{ first: number; last: number; reason: string }> = [];
-  let batches = 0, readings = 0, duplicates = 0, rejected = 0, conflicts = 0;
+  let rejected = 0;
+  /** Chains by epoch, in order of first sight; the original chain always comes first. */
+  const epochs = new Map<string, EpochChain>([[ORIGINAL, createEpochChain({ restarted: false })]]);
+  const order = new Map<string, number>([[ORIGINAL, 0]]);
+  /** Epochs with an accepted batch, and the epoch of the last one. */
+  const batchSeen = new Set<string>();
+  let lastEpoch: string | undefined;
 
-  const covered = (seq: number): boolean => gaps.some((g) => seq >= g.first && seq <= g.last);
-
-  function hold(seq: number): void {
-    let lo = 0, hi = held.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (held[mid]![1] < seq - 1) lo = mid + 1; else hi = mid;
+  function epochOf(id: string): EpochChain {
+    let c = epochs.get(id);
+    if (!c) {
+      c = createEpochChain({ restarted: true });
+      epochs.set(id, c);
+      order.set(id, order.size);
     }
-    const iv = held[lo];
-    if (iv && iv[0] <= seq + 1) {
-      iv[0] = Math.min(iv[0], seq);
-      iv[1] = Math.max(iv[1], seq);
-      const next = held[lo + 1];
-      if (next && next[0] <= iv[1] + 1) {
-        iv[1] = Math.max(iv[1], next[1]);
-        held.splice(lo + 1, 1);
-      }
-    } else {
-      held.splice(lo, 0, [seq, seq]);
-    }
+    return c;
   }
 
   function reject(reason: string): VerifyEvent[] {
@@ -137,6 +136,18 @@ export function createChainVerifier(opts: { device: string; publicKeys: Uint8Arr
       unknownKid.push({ kid, bytes: new Uint8Array(bytes) });
       if (unknownKid.length > MAX_UNKNOWN_KID_KEPT) unknownKid.shift();
     } catch { /* not even an envelope */ }
+  }
+
+  /** Why `key` may not sign seq `seq` of `epoch`, if it may not. */
+  function keyRefusal(key: ChainKey, epoch: string, seq: number): string | undefined {
+    const kid = hex(kidOf(key.pub));
+    if (key.until) {
+      if (key.until.epoch === epoch ? seq >= key.until.seq : (order.get(epoch) ?? Infinity) > order.get(key.until.epoch)!) {
+        return `batch seq ${seq} is signed by key ${kid}, retired from seq ${key.until.seq} by a key rollover`;
+      }
+    }
+    if (key.from && key.from.epoch === epoch && seq < key.from.seq) return `batch seq ${seq} is signed by key ${kid}, which signs only from seq ${key.from.seq}`;
+    return undefined;
   }
 
   function accept(bytes: Uint8Array): VerifyEvent[] {
@@ -154,15 +165,13 @@ export function createChainVerifier(opts: { device: string; publicKeys: Uint8Arr
       return reject((err as Error).message);
     }
     if (p.dev !== opts.device) return reject(`batch seq ${p.seq} is for device ${JSON.stringify(p.dev)}, expected ${JSON.stringify(opts.device)}`);
-    const spanProblem = keySpanProblem(hex(kidOf(signer.pub)), signer, p.seq);
-    if (spanProblem) return reject(spanProblem);
+    const epoch = p.epoch ? hex(p.epoch) : ORIGINAL;
+    const chain = epochOf(epoch);
+    const refusal = keyRefusal(signer, epoch, p.seq);
+    if (refusal) return reject(refusal);
     const hash = sha256(bytes);
-    const seen = hashes.get(p.seq);
-    if (seen) {
-      if (sameBytes(seen, hash)) { duplicates++; return [{ kind: 'duplicate', seq: p.seq }]; }
-      conflicts++;
-      return [{ kind: 'conflict', seq: p.seq }];
-    }
+    const repeat = chain.check(p.seq, hash);
+    if (repeat !== 'new') return [repeat];
     let resolved: ResolvedReading[] = [];
     if (p.senml) {
       try {
@@ -171,51 +180,17 @@ export function createChainVerifier(opts: { device: string; publicKeys: Uint8Arr
         return reject(`batch seq ${p.seq}: ${(err as Error).message}`);
       }
     }
-
-    const seq = p.seq;
+    const range = signer.seqs.get(epoch) ?? { min: Infinity, max: 0 };
+    signer.seqs.set(epoch, { min: Math.min(range.min, p.seq), max: Math.max(range.max, p.seq) });
     const events: VerifyEvent[] = [];
-    signer.minSeq = Math.min(signer.minSeq, seq);
-    signer.maxSeq = Math.max(signer.maxSeq, seq);
-    hashes.set(seq, hash);
-    hold(seq);
-    batches++;
-    readings += resolved.length;
-    if (p.gap) {
-      const [first, last, reason] = p.gap;
-      events.push({ kind: 'gap', seq, first, last, reason });
-      // batches already waiting for a predecessor that this notice says was dropped
-      for (const n of pendingPrev.keys()) {
-        const before = n - 1;
-        if (before >= first && before <= last && !covered(before) && n !== seq) {
-          events.push({ kind: 'chain-break', seq: n, expectedPrevOf: before, explained: true });
-        }
-      }
-      gaps.push({ first, last, reason });
-    } else {
-      events.push({ kind: 'batch', seq, readings: resolved, clk: p.clk });
+    if (epoch !== ORIGINAL && !batchSeen.has(epoch)) {
+      events.push({ kind: 'epoch', epoch, seq: p.seq, ...(lastEpoch !== undefined ? { previous: lastEpoch } : {}) });
     }
-
-    // link to the predecessor
-    const before = seq === 1 ? ZERO_HASH : hashes.get(seq - 1);
-    if (before) {
-      if (!sameBytes(before, p.prev)) {
-        mismatches.add(seq);
-        events.push({ kind: 'chain-break', seq, expectedPrevOf: seq - 1, explained: seq > 1 && covered(seq - 1) });
-      }
-    } else {
-      pendingPrev.set(seq, new Uint8Array(p.prev));
-      // the predecessor was dropped on the device: it will never come
-      if (covered(seq - 1)) events.push({ kind: 'chain-break', seq, expectedPrevOf: seq - 1, explained: true });
-    }
-    // link to a successor that arrived first
-    const succPrev = pendingPrev.get(seq + 1);
-    if (succPrev) {
-      pendingPrev.delete(seq + 1);
-      if (!sameBytes(succPrev, hash)) {
-        mismatches.add(seq + 1);
-        events.push({ kind: 'chain-break', seq: seq + 1, expectedPrevOf: seq, explained: covered(seq) });
-      }
-    }
+    batchSeen.add(epoch);
+    lastEpoch = epoch;
+    const chained = chain.add({ seq: p.seq, prev: p.prev, hash, readings: resolved.length, ...(p.gap ? { gap: p.gap } : {}) });
+    if (!p.gap) events.push({ kind: 'batch', seq: p.seq, readings: resolved, clk: p.clk });
+    events.push(...chained);
     return events;
   }
 
@@ -235,16 +210,30 @@ export function createChainVerifier(opts: { device: string; publicKeys: Uint8Arr
       return fail((err as Error).message);
     }
     if (a.dev !== opts.device) return fail(`key announcement is for device ${JSON.stringify(a.dev)}, expected ${JSON.stringify(opts.device)}`);
+    const epoch = a.epoch ? hex(a.epoch) : ORIGINAL;
+    epochOf(epoch); // an announcement may be the first thing seen of its epoch
+    const at: EpochSeq = { epoch, seq: a.seq };
+    const same = (x: EpochSeq | undefined): boolean => x !== undefined && x.epoch === at.epoch && x.seq === at.seq;
     const signer = keys.get(signerKid)!;
     const newKid = hex(a.newKid);
     const known = keys.get(newKid);
-    const verdict = judgeRollover(signerKid, signer, newKid, known, a.seq);
-    if (!verdict.ok) return fail(verdict.reason);
-    if (verdict.duplicate) {
+    if (known && same(known.from) && same(signer.until)) {
       return { key: { kind: 'key', ok: true, newKid, signedBy: signerKid, seq: a.seq, duplicate: true }, events: [] };
     }
-    signer.until = a.seq;
-    keys.set(newKid, { pub: a.newKey, from: a.seq, minSeq: known?.minSeq ?? Infinity, maxSeq: known?.maxSeq ?? 0 });
+    if (newKid === signerKid) return fail('key announcement names its own signing key');
+    if (signer.until !== undefined) {
+      return fail(`key announcement signed by key ${signerKid}, which was retired from seq ${signer.until.seq}: only the current key can announce`);
+    }
+    const signed = signer.seqs.get(epoch);
+    if (signed && signed.max >= a.seq) {
+      return fail(`key announcement says key ${signerKid} signs up to seq ${a.seq - 1}, but it signed seq ${signed.max}`);
+    }
+    const newSigned = known?.seqs.get(epoch);
+    if (newSigned && newSigned.min < a.seq) {
+      return fail(`key announcement says key ${newKid} signs from seq ${a.seq}, but it signed seq ${newSigned.min}`);
+    }
+    signer.until = at;
+    keys.set(newKid, { pub: a.newKey, from: at, seqs: known?.seqs ?? new Map() });
     keyRollovers++;
     // batches that were rejected only because this key was not known yet
     const events: VerifyEvent[] = [];
@@ -259,30 +248,24 @@ export function createChainVerifier(opts: { device: string; publicKeys: Uint8Arr
   }
 
   function summary(): ChainSummary {
-    const firstSeq = held[0]?.[0];
-    const lastSeq = held[held.length - 1]?.[1];
-    const sortedGaps = [...gaps].sort((a, b) => a.first - b.first || a.last - b.last);
-    // holes between received ranges, minus what gap notices cover
-    const missing = missingRanges(held, sortedGaps);
-
-    let explainedBreaks = 0, unexplainedBreaks = 0;
-    const count = (seq: number): void => {
-      if (seq > 1 && covered(seq - 1)) explainedBreaks++; else unexplainedBreaks++;
-    };
-    for (const seq of mismatches) count(seq);
-    // a predecessor never received: a break, unless it is before everything we
-    // hold (joined mid-stream) and no gap notice says it was dropped
-    for (const seq of pendingPrev.keys()) if (covered(seq - 1) || (firstSeq !== undefined && seq > firstSeq)) count(seq);
-
+    const all = [...epochs].map(([epoch, c]) => ({ epoch, ...c.summary() })).filter((e) => e.epoch === ORIGINAL ? e.batches > 0 || epochs.size === 1 : true);
+    const seen = all.filter((e) => e.batches > 0);
+    const one = all.length === 1 ? all[0]! : undefined;
+    const sum = (f: (e: EpochSummary) => number): number => all.reduce((n, e) => n + f(e), 0);
+    const firsts = seen.map((e) => e.firstSeq!);
+    const lasts = seen.map((e) => e.lastSeq!);
     return {
-      batches, readings, duplicates, rejected, conflicts,
-      gaps: sortedGaps.map((g) => ({ ...g })),
-      missing,
-      explainedBreaks, unexplainedBreaks,
-      ...(firstSeq !== undefined ? { firstSeq } : {}),
-      ...(lastSeq !== undefined ? { lastSeq } : {}),
-      complete: missing.length === 0 && unexplainedBreaks === 0 && conflicts === 0,
+      batches: sum((e) => e.batches), readings: sum((e) => e.readings), duplicates: sum((e) => e.duplicates), rejected,
+      conflicts: sum((e) => e.conflicts),
+      gaps: all.flatMap((e) => e.gaps),
+      missing: all.flatMap((e) => e.missing),
+      explainedBreaks: sum((e) => e.explainedBreaks), unexplainedBreaks: sum((e) => e.unexplainedBreaks),
+      ...(firsts.length ? { firstSeq: Math.min(...firsts) } : {}),
+      ...(lasts.length ? { lastSeq: Math.max(...lasts) } : {}),
+      // a stream that spans a restarted chain cannot be complete: the old chain's tail is lost untold
+      complete: seen.length <= 1 && all.every((e) => e.complete),
       ...(keyRollovers > 0 ? { keyRollovers } : {}),
+      ...(one && one.epoch === ORIGINAL ? {} : { epochs: all }),
     };
   }
 

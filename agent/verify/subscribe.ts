@@ -1,6 +1,9 @@
 // Cloud-side verifier over MQTT: subscribes to one device's data, status and
 // key topics and feeds every message to the chain verifier, which follows the
 // device's key rollovers. Read-only toward the broker: it never publishes.
+// A persistent session (stable client id, clean: false, QoS 1, MQTT 5 session
+// expiry) makes the broker keep what arrives while the verifier or the broker
+// restarts: nothing published after the first subscribe is missed.
 
 import mqtt, { type MqttClient } from 'mqtt';
 import { decodeCbor } from '../encode/cbor.js';
@@ -16,8 +19,22 @@ export interface SubscribeOptions {
   /** CA / client cert files for mqtts (optional). */
   ca?: Buffer; cert?: Buffer; key?: Buffer;
   username?: string; password?: string;
+  /** Stable client id of the persistent session; default `tapwire-verify-<device>`. */
+  clientId?: string;
+  /** true: a clean session, discarded at disconnect (a one-off look); default false. */
+  clean?: boolean;
+  /** MQTT 5: how long the broker keeps the session while disconnected, seconds; default 7 days. */
+  sessionExpiryS?: number;
   /** Key rollover announcements (retained on <prefix>/<dev>/key), accepted or not. */
   onKey?: (e: KeyEvent) => void;
+}
+
+/** The broker keeps the verifier's session (and queues its messages) this long while it is away. */
+export const DEFAULT_SESSION_EXPIRY_S = 7 * 24 * 3600;
+
+/** Stable across runs, so the broker hands a restarted verifier what it queued meanwhile. */
+export function defaultVerifierClientId(device: string): string {
+  return `tapwire-verify-${device}`;
 }
 
 export interface StatusEvent { kind: 'status'; ok: boolean; state?: string; detail?: Record<string, unknown>; reason?: string }
@@ -39,10 +56,14 @@ export function subscribeVerifier(
   const statusTopic = `${prefix}/${opts.device}/status`;
   const keyTopic = `${prefix}/${opts.device}/key`;
   const verifier = createChainVerifier({ device: opts.device, publicKeys: opts.publicKeys });
+  const protocolVersion = opts.protocolVersion ?? 4;
+  const clean = opts.clean ?? false;
   const client: MqttClient = mqtt.connect(opts.url, {
-    protocolVersion: opts.protocolVersion ?? 4,
-    clean: true,
+    protocolVersion,
+    clientId: opts.clientId ?? defaultVerifierClientId(opts.device),
+    clean,
     reconnectPeriod: 1000,
+    ...(protocolVersion === 5 && !clean ? { properties: { sessionExpiryInterval: opts.sessionExpiryS ?? DEFAULT_SESSION_EXPIRY_S } } : {}),
     ca: opts.ca, cert: opts.cert, key: opts.key,
     username: opts.username, password: opts.password,
   });

@@ -25,13 +25,13 @@ export function statusFixture(over: Partial<AgentStatus> = {}): AgentStatus {
     journal: {
       segments: 1, diskBytes: 40_960, appended: 120, appendedBytes: 40_000, bytesWritten: 41_000, fsyncs: 30,
       durableSeq: 120, committedSeq: 116, lastSeq: 120, droppedBatches: 0, droppedReadings: 0, corruptRecords: 0,
+      maxBytes: 67_108_864, limitBytes: 67_108_864, limitedBy: 'maxBytes',
     },
     pendingReadings: 3,
     version: '0.1.0',
     started: NOW / 1000 - 3 * 86400 - 3600,
     clock: 'sync',
     pending: { batches: 4, bytes: 1300, exact: true, oldestSeq: 117, oldestAt: NOW - 4000 },
-    journalMaxBytes: 67_108_864,
     ...over,
   };
 }

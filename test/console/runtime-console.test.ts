@@ -39,7 +39,7 @@ test('an over-the-air config swaps the Agent; the console session stays open and
         publicKey: new Uint8Array(32).fill(agents.length),
         async start() {
           for (const l of connectListeners) l();
-          return { segments: 0, records: 0, truncatedBytes: 0, corruptRecords: 0, quarantined: [] };
+          return { segments: 0, records: 0, truncatedBytes: 0, corruptRecords: 0, quarantined: [], chain: { seq: 0, source: 'fresh' as const, epoch: '0000000000000000', lost: [] } };
         },
         async stop() { me.stopped = true; },
         status: () => statusFixture({ dev: config.device, config: { version: deps.configVersion ?? 0 } }),

@@ -107,10 +107,34 @@ function payloadError(p: Record<string, unknown>): { code?: string; message: str
 const GOOD = { v: 1, dev: 'd', seq: 3, prev: new Uint8Array(32), clk: 'sync', senml: [new Map<number, unknown>([[0, 'x'], [2, 1]])] };
 
 test('parseBatchPayload refuses an unknown version with a clear message', () => {
-  const e = payloadError({ ...GOOD, v: 2 });
+  const e = payloadError({ ...GOOD, v: 3 });
   assert.is(e.code, 'ERR_BATCH_VERSION');
-  assert.match(e.message, 'unsupported batch version 2');
+  assert.match(e.message, 'unsupported batch version 3');
   assert.is(parseBatchPayload(encodeCbor(GOOD)).seq, 3, 'the same payload with v 1 is accepted');
+});
+
+test('version 2 is a restarted chain: it must carry an 8-byte, non-zero epoch; version 1 must not carry one', () => {
+  const epoch = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
+  const p = parseBatchPayload(encodeCbor({ ...GOOD, v: 2, epoch }));
+  assert.is(p.v, 2);
+  assert.equal(p.epoch, epoch);
+  assert.is(parseBatchPayload(encodeCbor(GOOD)).epoch, undefined, 'v1: the original chain');
+  assert.is(payloadError({ ...GOOD, v: 2 }).code, 'ERR_BATCH_INVALID', 'v2 without an epoch');
+  assert.match(payloadError({ ...GOOD, v: 2, epoch: new Uint8Array(8) }).message, /not all zero/);
+  assert.match(payloadError({ ...GOOD, v: 2, epoch: new Uint8Array(7).fill(1) }).message, /8 bytes/);
+  assert.match(payloadError({ ...GOOD, epoch }).message, /only allowed in version 2/);
+});
+
+test('an encoder resumed in an epoch writes version 2 with it; the original chain stays version 1', () => {
+  const epoch = Uint8Array.from([9, 9, 9, 9, 1, 2, 3, 4]);
+  const enc = encoder({ seq: 40, prev: ZERO_HASH, epoch });
+  const b = enc.encodeReadings(readings(1));
+  const p = payloadOf(b.bytes);
+  assert.equal([p.v, p.seq, p.epoch], [2, 41, epoch]);
+  assert.equal(chainStateAfter(b.bytes).epoch, epoch);
+  assert.equal(enc.state().epoch, epoch);
+  const orig = encoder({ seq: 40, prev: ZERO_HASH, epoch: new Uint8Array(8) });
+  assert.is(payloadOf(orig.encodeReadings(readings(1)).bytes).v, 1, 'a zero epoch is the original chain');
 });
 
 test('parseBatchPayload refuses malformed payloads with ERR_BATCH_INVALID', () => {

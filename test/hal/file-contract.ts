@@ -158,4 +158,20 @@ export function fileContract(test: Test, setup: () => Promise<FileContractSetup>
       assert.is(await codeOf(s.fs.syncDir(`${s.dir}/nope`)), 'ENOENT');
     } finally { await s.teardown(); }
   });
+
+  test('space() tells the total and free bytes, and free shrinks as a file grows', async () => {
+    const s = await setup();
+    try {
+      assert.ok(s.fs.space, 'both implementations can tell');
+      const before = await s.fs.space!(s.dir);
+      assert.ok(before.total > 0 && before.free >= 0 && before.free <= before.total, JSON.stringify(before));
+      const h = await s.fs.open(`${s.dir}/big`, 'create');
+      await h.append(new Uint8Array(1024 * 1024));
+      await h.sync();
+      const after = await s.fs.space!(s.dir);
+      // other writers share a real disk: allow slack, but a MiB written must show
+      assert.ok(after.free <= before.free - 512 * 1024, `free ${before.free} -> ${after.free}`);
+      await h.close();
+    } finally { await s.teardown(); }
+  });
 }

@@ -166,4 +166,20 @@ test('writeRaw plants durable content for a test', async () => {
   assert.is(text(fs.readRaw('/d/planted')), 'garbage');
 });
 
+test('a capacity makes it a small disk: whole pages count, a write beyond writes what fits and fails ENOSPC, deleting frees', async () => {
+  const fs = createFileSystemDouble();
+  await fs.mkdir('/d');
+  fs.setCapacity(3 * 4096);
+  const a = await fs.open('/d/a', 'create');
+  await a.append(new Uint8Array(5000)); // two pages
+  assert.equal(await fs.space('/d'), { total: 3 * 4096, free: 4096 });
+  assert.is(await codeOf(a.append(new Uint8Array(8000))), 'ENOSPC');
+  assert.is(await a.size(), 3 * 4096, 'the part that fitted was written, as a short write does');
+  await a.truncate(100);
+  assert.is((await fs.space('/d')).free, 2 * 4096, 'truncation frees pages');
+  await a.write(0, new Uint8Array(100).fill(1)); // in place: no new page needed
+  await fs.unlink('/d/a');
+  assert.is((await fs.space('/d')).free, 3 * 4096);
+});
+
 test.run();

@@ -6,81 +6,26 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { closeSync, constants, existsSync, openSync, readdirSync, readFileSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
+import { existsSync, readdirSync, truncateSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VerifyEvent } from '../../agent/verify/chain.js';
 import { createChainVerifier } from '../../agent/verify/chain.js';
 import {
-  journalDir, prepareDevice, runCli, scanJournalFiles, segmentBytesOnDisk, segmentFiles, startAgentProcess, watchCloud,
-  type AgentProcess, type CloudWatch, type DiskRecord,
+  journalDir, runCli, scanJournalFiles, segmentBytesOnDisk, segmentFiles, startAgentProcess,
+  type AgentProcess, type DiskRecord,
 } from '../peers/agent-process.js';
-import { startMosquitto, type MosquittoPeer } from '../peers/mosquitto.js';
-import { createPtyPair, type PtyPair } from '../peers/socat.js';
-import { tempDir, waitFor } from '../helpers.js';
+import { startFieldRig, type FieldRig } from '../peers/field-rig.js';
+import { flipBytes } from '../peers/journal-damage.js';
+import { waitFor } from '../helpers.js';
 import { runCrashSoak, formatSoak } from '../soak/crash-soak.js';
 
 const DEVICE = 'faults-1';
 const READING = 'field:n';
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-interface Rig {
-  broker: MosquittoPeer;
-  pty: PtyPair;
-  dir: { path: string; remove(): void };
-  configPath: string;
-  stateDir: string;
-  publicKey: Uint8Array;
-  cloud: CloudWatch;
-  /** n of every line written so far. */
-  written: number[];
-  /** Writes `count` lines `n=<i>` (plus `extra` fields each), at `rate` lines/s. */
-  stream(count: number, rate: number): Promise<void>;
-  close(): Promise<void>;
-}
-
-async function rig(config: { batch: Record<string, number>; journal: Record<string, number> }, extraFields = 0): Promise<Rig> {
-  const broker = await startMosquitto({ persistence: true });
-  const pty = await createPtyPair();
-  const fd = openSync(pty.peerPath, constants.O_RDWR | constants.O_NOCTTY);
-  const dir = tempDir('tapwire-faults-');
-  const stateDir = join(dir.path, 'state');
-  const configPath = join(dir.path, 'config.json');
-  const publicKey = prepareDevice(configPath, {
-    device: DEVICE,
-    stateDir,
-    uplink: { url: broker.url, protocolVersion: 5, reconnect: { initialMs: 100, maxMs: 1000 } },
-    batch: config.batch,
-    journal: config.journal,
-    sources: [{ id: 'field', type: 'lines', port: { path: pty.agentPath, baudRate: 115200 }, decoder: { type: 'kv' } }],
-  });
-  // a persistent session (clean: false, fixed client id) on a broker with persistence: nothing is missed across a broker restart
-  const cloud = watchCloud({ url: broker.url, device: DEVICE, publicKey, clientId: `verifier-${process.pid}` });
-  await cloud.ready;
-  const written: number[] = [];
-  const extra = Array.from({ length: extraFields }, (_, i) => ` x${i}=${(i * 1.25 + 0.5).toFixed(2)}`).join('');
-  return {
-    broker, pty, dir, configPath, stateDir, publicKey, cloud, written,
-    async stream(count, rate) {
-      const t0 = Date.now();
-      for (let i = 0; i < count;) {
-        const due = Math.min(count, Math.floor(((Date.now() - t0) * rate) / 1000) + 1);
-        for (; i < due; i++) {
-          const n = written.length + 1;
-          writeSync(fd, `n=${n}${extra}\n`);
-          written.push(n);
-        }
-        await pause(5);
-      }
-    },
-    async close() {
-      await cloud.close();
-      closeSync(fd);
-      await pty.close();
-      await broker.close();
-      dir.remove();
-    },
-  };
-}
+type Rig = FieldRig;
+const rig = (config: { batch: Record<string, number>; journal: Record<string, number> }, extraFields = 0): Promise<Rig> =>
+  startFieldRig({ device: DEVICE, ...config, extraFields });
 
 type Ev<K extends VerifyEvent['kind']> = Extract<VerifyEvent, { kind: K }>;
 const eventsOf = <K extends VerifyEvent['kind']>(events: VerifyEvent[], kind: K): Array<Ev<K>> =>
@@ -258,15 +203,6 @@ test('journal bound reached during an outage: the disk stays within maxBytes, si
     await r.close();
   }
 });
-
-/** Byte-level damage to a stopped agent's journal. */
-function flipBytes(path: string, at: number, count: number): void {
-  const fd = openSync(path, 'r+');
-  try {
-    const b = readFileSync(path).subarray(at, at + count);
-    writeSync(fd, Buffer.from(b.map((x) => x ^ 0xff)), 0, count, at);
-  } finally { closeSync(fd); }
-}
 
 const seqsOf = (recs: DiskRecord[]): number[] => recs.map((x) => x.seq);
 

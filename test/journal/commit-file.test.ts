@@ -14,7 +14,7 @@ async function doubleDir() {
 
 test('a missing commit file loads as missing', async () => {
   const { fs, path } = await doubleDir();
-  assert.equal(await createCommitFile(path, fs).load(), { ok: false, reason: 'commit file missing' });
+  assert.equal(await createCommitFile(path, fs).load(), { ok: false, reason: 'commit file missing', missing: true });
 });
 
 test('stores alternate between the two slots and the newest value loads (real fs)', async () => {
@@ -22,7 +22,9 @@ test('stores alternate between the two slots and the newest value loads (real fs
   try {
     const path = `${t.path}/commit`;
     const c = createCommitFile(path, nodeFileSystem);
-    assert.equal(await c.store(5), { bytes: COMMIT_SLOT_BYTES, created: true });
+    // created at its full size (both slots): a rewrite never needs space, even on a full disk
+    assert.equal(await c.store(5), { bytes: 2 * COMMIT_SLOT_BYTES, created: true });
+    assert.is((await nodeFileSystem.stat(path)).size, 2 * COMMIT_SLOT_BYTES);
     await c.sync();
     assert.equal(await createCommitFile(path, nodeFileSystem).load(), { ok: true, seq: 5 });
     assert.equal(await c.store(9), { bytes: COMMIT_SLOT_BYTES, created: false });

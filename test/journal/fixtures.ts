@@ -65,10 +65,12 @@ export interface Opened {
 
 export async function openJournal(
   env: Env, opts: Partial<JournalOptions> = {}, clock = createManualClock(),
-  deps: { fs?: FileSystem; log?: Logger } = {},
+  deps: { fs?: FileSystem; log?: Logger; randomBytes?: (n: number) => Uint8Array } = {},
 ): Promise<Opened> {
   const counters = createCounters();
-  const j = createJournal({ dir: env.dir, ...SMALL, ...opts }, { fs: deps.fs ?? env.fs, clock, log: deps.log ?? silentLogger, counters });
+  const j = createJournal({ dir: env.dir, ...SMALL, ...opts }, {
+    fs: deps.fs ?? env.fs, clock, log: deps.log ?? silentLogger, counters, ...(deps.randomBytes ? { randomBytes: deps.randomBytes } : {}),
+  });
   const drops: DropNotice[] = [];
   const durable: number[] = [];
   j.onDrop((n) => drops.push(n));

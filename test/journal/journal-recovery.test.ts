@@ -39,7 +39,7 @@ function flipByte(path: string, at: number): void {
 const nums = (from: number, to: number, except: number[] = []): number[] =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i).filter((n) => !except.includes(n));
 
-test('torn tail: a segment cut mid-record opens, the torn bytes are truncated, every complete record is kept', async () => {
+test('torn tail: a segment cut mid-record opens, the torn bytes are truncated, every complete record is kept, and the lost durable record is told, its seq never reused', async () => {
   for (const cut of [1, 7, 23, 24, 25, 150, FRAME - 1]) {
     const env = nodeEnv();
     try {
@@ -53,16 +53,22 @@ test('torn tail: a segment cut mid-record opens, the torn bytes are truncated, e
       assert.is(o.report.truncatedBytes, FRAME - cut, `cut ${cut}`);
       assert.is(o.report.records, 19);
       assert.is(o.report.corruptRecords, 0, 'a torn tail is not corruption');
-      assert.equal(o.drops, []);
+      // seq 20 was durable (a clean close): it may have left the device, so it is told and never reused
+      assert.equal(o.drops, [{ first: 20, last: 20, batches: 1, readings: 0, reason: 'corrupt' }], `cut ${cut}`);
+      assert.is(o.report.chain.source, 'chain-state');
+      assert.is(o.j.chainHead().seq, 20, 'the chain resumes after the lost record');
       assert.is(o.j.last()?.seq, 19);
       assert.is(statSync(path).size, SEGMENT_HEADER_BYTES + 19 * FRAME, 'file truncated to the last whole record');
       assert.is(o.counters.get('journal.truncated_bytes'), FRAME - cut);
       assert.equal((await readAll(o.j)).map((r) => r.seq), nums(1, 19));
-      await o.j.append(recordFor(20, 200)); // the lost seq was never durable: it is written again
+      const refused = await o.j.append(recordFor(20, 200)).then(() => undefined, (e: unknown) => e);
+      assert.is((refused as { code?: string }).code, 'ERR_JOURNAL_SEQ', 'the lost seq is never written again');
+      await o.j.append(recordFor(21, 200));
       await o.j.close();
       const again = await openJournal(env);
       assert.is(again.report.truncatedBytes, 0);
-      assert.equal((await readAll(again.j)).map((r) => r.seq), nums(1, 20));
+      assert.equal(again.drops, [], 'told once: nothing is found missing again');
+      assert.equal((await readAll(again.j)).map((r) => r.seq), [...nums(1, 19), 21]);
       await again.j.close();
     } finally { env.teardown(); }
   }
@@ -344,7 +350,13 @@ test('power cuts at random fs calls, torn at random bytes: nothing durable is lo
       if (!w) { cuts++; continue; }
       let durable = w.j.durableSeq();
       w.j.onDurable((s) => { durable = s; });
-      let next = (w.j.last()?.seq ?? 0) + 1;
+      // journaled batches the power cut took (the chain state reached the disk, their data did not) are told
+      const head = w.j.chainHead().seq;
+      const lastSeq = w.j.last()?.seq ?? 0;
+      assert.ok(head >= lastSeq, `seed ${seed}: the chain is never behind the journal`);
+      const told = w.drops.flatMap((d) => Array.from({ length: d.last - d.first + 1 }, (_, i) => d.first + i));
+      for (let s = lastSeq + 1; s <= head; s++) assert.ok(told.includes(s) || s <= w.j.committedSeq(), `seed ${seed}: lost seq ${s} told`);
+      let next = head + 1;
       while (!cut.dead()) {
         const roll = r();
         if (roll < 0.7) { await w.j.append(recordFor(next)).then(() => { next++; }, () => undefined); }

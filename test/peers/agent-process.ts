@@ -60,6 +60,36 @@ export async function startAgentProcess(configPath: string, env: NodeJS.ProcessE
   };
 }
 
+export interface VerifyProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Each stdout line parsed as JSON (run with --json). */
+  lines(): Array<Record<string, unknown>>;
+  /** Sends `signal` (default SIGINT: print the summary) and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+/** Runs `tapwire verify <args>` and waits until it has subscribed. */
+export async function startVerifyProcess(args: string[]): Promise<VerifyProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'verify', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  await waitFor(() => err.includes('info verify subscribed') || child.exitCode !== null, 20_000, 'verify subscribed');
+  if (child.exitCode !== null) throw new Error(`verify exited with ${child.exitCode}:\n${err}`);
+  return {
+    child, exited,
+    stdout: () => out,
+    stderr: () => err,
+    lines: () => out.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>),
+    async stop(signal = 'SIGINT') { if (child.exitCode === null) child.kill(signal); return exited; },
+  };
+}
+
 /** Writes a config file and a fresh device key into stateDir; returns the public key. */
 export function prepareDevice(configPath: string, config: Record<string, unknown> & { stateDir: string }): Uint8Array {
   const pair = generateKeyPair();

@@ -199,8 +199,8 @@ test('bad signatures, unknown keys, other devices, unknown versions and non-batc
   assert.match(rejectReason(v, flipped), /bad signature/);
   assert.match(rejectReason(v, encoder(undefined, stranger).encodeReadings([reading(1)]).bytes), /unknown key id/);
   assert.match(rejectReason(v, encoder(undefined, signer, 'other-dev').encodeReadings([reading(1)]).bytes), /for device "other-dev", expected "pump-7"/);
-  const v2 = encodeCbor({ v: 2, dev: DEV, seq: 1, prev: new Uint8Array(32), clk: 'sync', senml: [] });
-  assert.match(rejectReason(v, signSign1(signer, v2)), /unsupported batch version 2/);
+  const v3 = encodeCbor({ v: 3, dev: DEV, seq: 1, prev: new Uint8Array(32), clk: 'sync', senml: [] });
+  assert.match(rejectReason(v, signSign1(signer, v3)), /unsupported batch version 3/);
   assert.match(rejectReason(v, signSign1(signer, encodeCbor({ v: 1, dev: DEV, state: 'online' }), 'application/tapwire-status+cbor')), /is not a batch/);
   const badSenml = encodeCbor({ v: 1, dev: DEV, seq: 1, prev: new Uint8Array(32), clk: 'sync', senml: [new Map<number, unknown>([[0, 'x'], [2, 1]])] });
   assert.match(rejectReason(v, signSign1(signer, badSenml)), /not under urn:dev:tapwire:pump-7:/);
