@@ -57,7 +57,7 @@ test('unenrolled, forged, wrong device, retired key, malformed: rejected with a 
   const r = checkBatch(T, DEV, notBatch, keys());
   assert.is(code(r), 'malformed');
   assert.match(r.kind === 'reject' ? r.reason : '', /prev|clk|senml/);
-  const v2 = signSign1(signer, encodeCbor({ v: 2, dev: DEV }));
+  const v2 = signSign1(signer, encodeCbor({ v: 99, dev: DEV })); // a format from the future
   assert.is(code(checkBatch(T, DEV, v2, keys())), 'version');
   // the same bytes with a bad signature: "forged", never "malformed" — the payload was not looked at
   const v2forged = new Uint8Array(v2);
