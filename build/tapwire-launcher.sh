@@ -9,4 +9,5 @@ if ! command -v "$node" >/dev/null 2>&1; then
   exit 1
 fi
 self=$(readlink -f "$0")
-exec "$node" "${self%/*}/tapwire.js" "$@"
+# the flags the single executables have baked in (DEVICE_NODE_FLAGS in build/sea.mjs)
+exec "$node" --max-semi-space-size=1 --jitless --single-threaded-gc "${self%/*}/tapwire.js" "$@"

@@ -7,8 +7,8 @@
 // Baselines: bare node, a JSON-per-reading Node poller, and collectd
 // (Debian collectd-core) and Node-RED (see footprint/node-red.ts) when they
 // are installed — the bench says so when they are not. Tapwire runs as it
-// ships: the x64 bundle on this node with the NODE_OPTIONS of
-// build/tapwire.service, the x64 single executable (Node 24), and the arm64
+// ships: the x64 bundle on this node with the flags of the armv7 launcher
+// (DEVICE_NODE_FLAGS), the x64 single executable (Node 24), and the arm64
 // single executable under qemu-user (its CPU figures are emulated: not
 // comparable). Prints tables; asserts nothing.
 //
@@ -16,6 +16,7 @@
 //   TAPWIRE_FOOTPRINT_SECONDS=60  measured window per run (default 30)
 //   TAPWIRE_FOOTPRINT_SEA=0       skip the single executables (no Node 24 download)
 //   TAPWIRE_FOOTPRINT_ONLY=a,b    only the contenders whose label contains a or b
+//   TAPWIRE_FOOTPRINT_BASE=<dir>  also run the bundle of another checkout as "before" (node_modules linked)
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -41,7 +42,7 @@ export interface Row {
 }
 
 /** One contender on a fresh pty, slave and broker: start, warm up, measure `seconds`, stop. */
-async function measure(c: Contender, intervalMs: number, seconds: number, opts: { slave?: boolean; startTimeoutMs?: number } = {}): Promise<Row> {
+export async function measure(c: Contender, intervalMs: number, seconds: number, opts: { slave?: boolean; startTimeoutMs?: number } = {}): Promise<Row> {
   const pty = await createPtyPair();
   const slave = opts.slave === false ? undefined : await startModbusSlave({ path: pty.peerPath, baudRate: BAUD, units: slaveUnits() });
   const broker: AedesPeer = await startAedes();
@@ -108,10 +109,15 @@ function treeCpu(pid: number): number {
   return descendants(pid).reduce((n, p) => n + (cpuNs(p) || 0), 0);
 }
 
-/** NODE_OPTIONS as the systemd unit sets them: the bench runs the agent as it is shipped. */
-export function unitNodeOptions(): string {
-  const unit = readFileSync(join(root, 'build', 'tapwire.service'), 'utf8');
-  return /^Environment=NODE_OPTIONS=(.*)$/m.exec(unit)?.[1]?.trim() ?? '';
+/**
+ * The node flags the agent ships with, as argv (not all are allowed in NODE_OPTIONS):
+ * DEVICE_NODE_FLAGS of build/sea.mjs, or (an older checkout) NODE_OPTIONS of its systemd unit.
+ */
+export async function shippedFlags(checkout = root): Promise<string[]> {
+  const sea = (await import(pathToFileURL(join(checkout, 'build', 'sea.mjs')).href)) as { DEVICE_NODE_FLAGS?: string[] };
+  if (sea.DEVICE_NODE_FLAGS) return sea.DEVICE_NODE_FLAGS;
+  const unit = readFileSync(join(checkout, 'build', 'tapwire.service'), 'utf8');
+  return (/^Environment=NODE_OPTIONS=(.*)$/m.exec(unit)?.[1]?.trim() ?? '').split(/\s+/).filter(Boolean);
 }
 
 async function buildContenders(): Promise<{ bundle: Contender[]; sea: Contender[]; arm: Contender[]; idle: Contender[]; notes: string[] }> {
@@ -119,11 +125,13 @@ async function buildContenders(): Promise<{ bundle: Contender[]; sea: Contender[
   const out = tempDir('tapwire-footprint-build-');
   process.once('exit', () => out.remove());
   const notes: string[] = [];
-  const nodeOptions = unitNodeOptions();
-  const dist = join(out.path, 'dist');
-  const built = spawnSync(process.execPath, ['esbuild.config.mjs', '--outdir', dist], { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
-  if (built.status !== 0) throw new Error(`bundle failed: ${built.stderr}`);
-  const outfile = join(dist, 'tapwire.js');
+  const flags = await shippedFlags();
+  const bundleOf = (checkout: string, dist: string): string => {
+    const built = spawnSync(process.execPath, ['esbuild.config.mjs', '--outdir', dist], { cwd: checkout, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    if (built.status !== 0) throw new Error(`bundle of ${checkout} failed: ${built.stderr}`);
+    return join(dist, 'tapwire.js');
+  };
+  const outfile = bundleOf(root, join(out.path, 'dist'));
   // inside the repo (.tmp/, ignored): the bundle finds serialport's native addon in node_modules
   const refDir = join(root, '.tmp', 'footprint');
   mkdirSync(refDir, { recursive: true });
@@ -133,8 +141,16 @@ async function buildContenders(): Promise<{ bundle: Contender[]; sea: Contender[
     banner: { js: "import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);" },
     external: ['@serialport/bindings-cpp'],
   });
-  const bundle = [jsonReference(ref), tapwire(`Tapwire x64 bundle (node ${process.version})`, process.execPath, [outfile], { NODE_OPTIONS: nodeOptions })];
-  const idle = [bareNode, tapwire('Tapwire x64 bundle, idle', process.execPath, [outfile], { NODE_OPTIONS: nodeOptions }, true)];
+  const bundle = [jsonReference(ref), tapwire(`Tapwire x64 bundle (node ${process.version})`, process.execPath, [...flags, outfile], {})];
+  const idle = [bareNode, tapwire('Tapwire x64 bundle, idle', process.execPath, [...flags, outfile], {}, true)];
+  const base = process.env.TAPWIRE_FOOTPRINT_BASE;
+  if (base) {
+    // another checkout (e.g. `git archive main`, with node_modules linked) as "before", same run
+    const before = bundleOf(base, join(out.path, 'base-dist'));
+    const baseFlags = await shippedFlags(base);
+    bundle.splice(1, 0, tapwire('Tapwire x64 bundle, before', process.execPath, [...baseFlags, before], {}));
+    idle.splice(1, 0, tapwire('Tapwire x64 bundle, before, idle', process.execPath, [...baseFlags, before], {}, true));
+  }
   if (existsSync('/usr/sbin/collectd') && existsSync('/usr/lib/collectd/modbus.so')) bundle.push(collectd);
   else notes.push('collectd: not installed (apt-get install collectd-core libmodbus5 libmosquitto1) — no collectd baseline');
   const red = nodeRedMain();
@@ -148,10 +164,11 @@ async function buildContenders(): Promise<{ bundle: Contender[]; sea: Contender[
       const built = await buildSea({ outdir: join(out.path, 'sea') });
       const x64 = built.binaries.find((b) => b.arch === 'x64')!;
       const arm64 = built.binaries.find((b) => b.arch === 'arm64')!;
-      sea.push(tapwire(`Tapwire x64 executable (node ${x64.nodeVersion})`, x64.path, [], { NODE_OPTIONS: nodeOptions }));
-      idle.push(tapwire('Tapwire x64 executable, idle', x64.path, [], { NODE_OPTIONS: nodeOptions }, true));
+      // the executables carry their flags (SEA execArgv)
+      sea.push(tapwire(`Tapwire x64 executable (node ${x64.nodeVersion})`, x64.path, [], {}));
+      idle.push(tapwire('Tapwire x64 executable, idle', x64.path, [], {}, true));
       if (existsSync('/usr/bin/qemu-aarch64-static')) {
-        arm.push(tapwire(`Tapwire arm64 executable (qemu-user, emulated)`, '/usr/bin/qemu-aarch64-static', [arm64.path], { NODE_OPTIONS: nodeOptions }));
+        arm.push(tapwire(`Tapwire arm64 executable (qemu-user, emulated)`, '/usr/bin/qemu-aarch64-static', [arm64.path], {}));
       } else notes.push('arm64: qemu-aarch64-static not installed — not run');
     } catch (err) {
       notes.push(`single executables not built (${(err as Error).message.split('\n')[0]})`);
@@ -191,7 +208,7 @@ export async function run(): Promise<void> {
   const [bundle, sea, arm, idle] = [pick(built.bundle), pick(built.sea), pick(built.arm), pick(built.idle)];
   const notes = built.notes;
   process.stdout.write(`\nFootprint: Modbus RTU ${BAUD} baud, 2 units, ${READINGS_PER_SCAN} readings per scan; ${seconds} s measured per run after 5 s warm-up; `
-    + `Tapwire with NODE_OPTIONS="${unitNodeOptions()}" (build/tapwire.service)\n`);
+    + `Tapwire with the node flags it ships with: ${(await shippedFlags()).join(' ')}\n`);
   for (const n of notes) process.stdout.write(`note: ${n}\n`);
   const idleRows: Row[] = [];
   for (const c of idle) idleRows.push(await measure(c, 1000, seconds, { slave: false }));
