@@ -227,7 +227,7 @@ export async function run(): Promise<void> {
   process.stdout.write('\nWorkload (ratios against the same run\'s collectd and Node-RED at the same poll)\n');
   process.stdout.write(printRows(rows, { collectd: by('collectd'), nodeRed: by('Node-RED') }) + '\n');
   const json = by('JSON-per-reading').find((r) => r.intervalMs === 100);
-  const tw = by('Tapwire x64 bundle').find((r) => r.intervalMs === 100);
+  const tw = rows.find((r) => r.label.startsWith('Tapwire x64 bundle (') && r.intervalMs === 100);
   if (json && tw) process.stdout.write(`payload bytes per reading @100 ms: Tapwire ${f(tw.bytesPerReading, 1)} = ${f(tw.bytesPerReading / json.bytesPerReading)}x the JSON-per-reading reference (${f(json.bytesPerReading, 1)}), signed and exact\n`);
 }
 
