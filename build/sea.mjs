@@ -51,6 +51,9 @@ const POSTJECT = 'postject@1.0.0-alpha.6';
  * --optimize-for-size (no RSS gain), --max-old-space-size (caps, does not shrink).
  */
 export const DEVICE_NODE_FLAGS = ['--max-semi-space-size=1', '--jitless', '--single-threaded-gc'];
+/** The armv7 launcher's flags (build/tapwire-launcher.sh): no --jitless — Node 20 prints
+ *  "disabling flag --expose_wasm due to conflicting flags" at every start with it. */
+export const LAUNCHER_NODE_FLAGS = DEVICE_NODE_FLAGS.filter((f) => f !== '--jitless');
 // The fuse every Node >= 18.16 SEA-capable binary carries (node/src/node_sea.cc)
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
