@@ -3,7 +3,8 @@
 // dist/package.json marking the folder CommonJS.
 // A build with any esbuild warning fails: a warning here is a failure at run time.
 //
-//   node esbuild.config.mjs [--entry agent/cli/main.ts] [--outdir dist]
+//   node esbuild.config.mjs [--entry agent/cli/main.ts] [--outdir dist] [--no-minify]
+//   --no-minify keeps names (for --cpu-prof and heap snapshots that say which function)
 
 import * as esbuild from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -94,7 +95,7 @@ function copyPrebuilds(found, outdir) {
 
 /**
  * Builds `<outdir>/tapwire.js` (+ .map) and `<outdir>/prebuilds/`.
- * @param {{ entry?: string, outdir?: string }} [opts]
+ * @param {{ entry?: string, outdir?: string, minify?: boolean }} [opts]
  * @returns {Promise<{ outfile: string, prebuilds: string[], addons: string[] }>}
  */
 export async function buildBundle(opts = {}) {
@@ -110,7 +111,7 @@ export async function buildBundle(opts = {}) {
     platform: 'node',
     target: 'node20',
     format: 'cjs', // a Node SEA main must be CommonJS
-    minify: true,
+    minify: opts.minify ?? true,
     sourcemap: 'linked',
     sourcesContent: false,
     charset: 'utf8',
@@ -159,7 +160,8 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if ((a === '--entry' || a === '--outdir') && argv[i + 1]) opts[a.slice(2)] = argv[++i];
-    else throw new Error(`usage: node esbuild.config.mjs [--entry <file>] [--outdir <dir>] (got ${a})`);
+    else if (a === '--no-minify') opts.minify = false;
+    else throw new Error(`usage: node esbuild.config.mjs [--entry <file>] [--outdir <dir>] [--no-minify] (got ${a})`);
   }
   return opts;
 }

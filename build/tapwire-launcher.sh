@@ -9,4 +9,5 @@ if ! command -v "$node" >/dev/null 2>&1; then
   exit 1
 fi
 self=$(readlink -f "$0")
-exec "$node" "${self%/*}/tapwire.js" "$@"
+# LAUNCHER_NODE_FLAGS in build/sea.mjs (the executables' flags less --jitless, which Node 20 warns about)
+exec "$node" --max-semi-space-size=1 --single-threaded-gc "${self%/*}/tapwire.js" "$@"

@@ -1,6 +1,10 @@
 // Collects readings into batches: a batch closes at `maxRecords` readings or
 // `maxAgeMs` after its first reading, whichever comes first. The age timer
-// runs only while a batch is open (an idle agent schedules nothing).
+// runs only while a batch is open (an idle agent schedules nothing). The
+// first batch of a batcher (a start, a config change) closes at the next
+// timer tick instead: it holds what arrived together (one reply, one line),
+// and the first reading is journaled within moments of start, not maxAgeMs
+// later — one small batch more per start.
 
 import type { Clock, Timer } from '../../hal/clock.js';
 import type { Reading } from '../reading.js';
@@ -21,6 +25,7 @@ export function createBatcher(
 ): Batcher {
   let open: Reading[] = [];
   let timer: Timer | undefined;
+  let first = true;
 
   const close = (): void => {
     timer?.cancel();
@@ -35,7 +40,8 @@ export function createBatcher(
     add(reading) {
       open.push(reading);
       if (open.length >= opts.maxRecords) { close(); return; }
-      if (!timer) timer = deps.clock.setTimeout(close, opts.maxAgeMs);
+      if (!timer) timer = deps.clock.setTimeout(close, first ? 0 : opts.maxAgeMs);
+      first = false;
     },
     flush: close,
     pending: () => open.length,

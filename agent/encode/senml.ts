@@ -2,11 +2,20 @@
 // reading's name and time resolve back EXACTLY (bn + n, bt + t == time, by
 // Object.is) from the records this module writes.
 //
-//   record 0: { -2 bn: "urn:dev:tapwire:<dev>:", -3 bt: <abs Unix s>,
-//                0 n: "<source>:<field>", 1 u?: unit, 2 v | 3 vs | 4 vb, 6 t?: rel s }
-//   record i: {  0 n, 1 u?, 2 v | 3 vs | 4 vb, 6 t? }        t omitted when 0
-// A record may carry bt again when t = time - bt would not add back exactly
-// (a clock step of years inside one batch); bt applies to the records after it.
+// Base fields are set again inside the pack (RFC 8428 §4.1): a record that
+// carries bn or bt changes it for itself and the records after it. The writer
+// sets bn where the source changes (bn = "urn:dev:tapwire:<dev>:<source>:",
+// n = the field) and bt where the time changes (one per scan or sentence),
+// so no name prefix and no time is repeated per reading:
+//
+//   { -2 bn: "urn:dev:tapwire:<dev>:plc:", -3 bt: <abs Unix s>, 0 n: "m1_v", 1 u: "V", 2 v: 230.2 }
+//   { 0 n: "m1_i", 1 u: "A", 2 v: 12.35 }                      same source, same scan
+//   { -3 bt: <abs Unix s>, 0 n: "m1_q", 2 v: 0.0125 }          the next reply's time
+//   { -2 bn: "urn:dev:tapwire:<dev>:weather:", 0 n: "temp", 1 u: "Cel", 2 v: 21.5 }
+// t is never written (bt is absolute, so bt + 0 is the time exactly); u is
+// omitted when there is no unit; exactly one of v (2), vs (3), vb (4).
+// Every verifier resolves this (agent/encode/senml.ts resolveSenml, the
+// independent test/peers/py_cose_verify.py): it is plain RFC 8428.
 
 import type { Reading } from '../reading.js';
 
@@ -30,29 +39,29 @@ export interface ResolvedReading {
 
 /** SenML records (Maps with integer labels) for one batch, ready for encodeCbor. */
 export function senmlRecords(device: string, readings: Reading[]): unknown[] {
+  const root = baseNameOf(device);
   const out: unknown[] = new Array(readings.length);
-  let base = 0;
+  let source: string | undefined; // "<source>:" of the bn in force ('' for a name without one)
+  let bt = NaN;
   for (let i = 0; i < readings.length; i++) {
     const r = readings[i]!;
-    const rec = new Map<number, unknown>();
-    let t = 0;
-    if (i === 0) {
-      rec.set(SENML.bn, baseNameOf(device));
-      rec.set(SENML.bt, r.time);
-      base = r.time;
-    } else {
-      t = r.time - base;
-      if (base + t !== r.time) {
-        // not exact in float64 (times far apart): restart the base here
-        rec.set(SENML.bt, r.time);
-        base = r.time;
-        t = 0;
-      }
-    }
-    rec.set(SENML.n, r.name);
-    if (r.unit !== undefined) rec.set(SENML.u, r.unit);
     // typed at compile time; checked here because a wrong type would get a
     // whole signed batch rejected by every verifier
+    if (typeof r.name !== 'string' || r.name === '') throw new TypeError('reading without a name');
+    if (r.unit !== undefined && typeof r.unit !== 'string') throw new TypeError(`reading ${r.name}: unit must be a string`);
+    const rec = new Map<number, unknown>();
+    const cut = r.name.indexOf(':') + 1; // 0: no source part
+    if (source === undefined || source.length !== cut || !r.name.startsWith(source)) {
+      source = r.name.slice(0, cut);
+      rec.set(SENML.bn, root + source);
+    }
+    // a different time (or -0 after 0): a new base time; equal times share one
+    if (!Object.is(r.time, bt)) {
+      rec.set(SENML.bt, r.time);
+      bt = r.time;
+    }
+    rec.set(SENML.n, cut === 0 ? r.name : r.name.slice(cut));
+    if (r.unit !== undefined) rec.set(SENML.u, r.unit);
     if (r.v !== undefined) {
       if (typeof r.v !== 'number') throw new TypeError(`reading ${r.name}: v must be a number`);
       rec.set(SENML.v, r.v);
@@ -65,9 +74,6 @@ export function senmlRecords(device: string, readings: Reading[]): unknown[] {
     } else {
       throw new TypeError(`reading ${r.name} has no value (v, vs or vb)`);
     }
-    if (typeof r.name !== 'string' || r.name === '') throw new TypeError('reading without a name');
-    if (r.unit !== undefined && typeof r.unit !== 'string') throw new TypeError(`reading ${r.name}: unit must be a string`);
-    if (t !== 0) rec.set(SENML.t, t);
     out[i] = rec;
   }
   return out;
@@ -137,7 +143,8 @@ export function resolveSenml(records: unknown, device?: string): ResolvedReading
       if (!finite(x)) throw new SenmlError(`${where}: t must be a finite number`);
       t = x;
     }
-    const r: ResolvedReading = { fullName, name: fullName, time: bt + t };
+    // bt alone when there is no t: bt + 0 would turn a -0 into 0
+    const r: ResolvedReading = { fullName, name: fullName, time: rec.has(SENML.t) ? bt + t : bt };
     if (prefix !== undefined) {
       if (!fullName.startsWith(prefix)) throw new SenmlError(`${where}: name ${JSON.stringify(fullName)} is not under ${prefix}`);
       r.name = fullName.slice(prefix.length);

@@ -12,12 +12,12 @@ import type { Logger } from '../log.js';
 import { parseBootId } from './chain-file.js';
 import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, encodeRecord } from './format.js';
 import { createJournalReader } from './read.js';
-import { lostNotices, resolveChain, resolveCommitted, scanJournal, type ChainHead, type ChainResolution, type ChainSource, type SeqRange } from './recover.js';
+import { keptOnDisk, lostAtOpen, resolveChain, resolveCommitted, scanJournal, type ChainHead, type ChainSource, type KeptRecord, type SeqRange } from './recover.js';
 import { createSegmentStore } from './segments.js';
 import { createSpaceBound } from './space.js';
 import { createJournalState } from './state.js';
 
-export type { ChainHead } from './recover.js';
+export type { ChainHead, KeptRecord } from './recover.js';
 export { CHAIN_LEASE } from './state.js';
 
 export interface JournalOptions {
@@ -68,6 +68,8 @@ export interface Journal {
   commit(seq: number): void;
   /** Durable records with seq >= seq, ascending, at most max (skips holes). */
   readFrom(seq: number, max: number): Promise<JournalRecord[]>;
+  /** Once, after open(): records open() found, still on disk, above the committed offset (no payloads: start-up reads once). */
+  pendingAtOpen(): KeptRecord[];
   onDurable(listener: (durableSeq: number) => void): void;
   /** Unsent (seq > committedSeq) records were dropped (journal or disk full), or found unreadable at open. */
   onDrop(listener: (notice: DropNotice) => void): void;
@@ -116,6 +118,8 @@ export function createJournal(opts: JournalOptions, deps: JournalDeps): Journal 
   let state: 'new' | 'opening' | 'open' | 'closed' = 'new';
   let tail: Promise<unknown> = Promise.resolve();
   const dirtyDirs = new Set<string>(); // directories whose entries changed (state files created)
+  /** What open() scanned, until pendingAtOpen() hands it over (or the journal closes). */
+  let keptAtOpen: KeptRecord[] = [];
   /** Drop notices found by open(), told once open() resolved (so a listener can append its gap notice). */
   let pendingNotices: DropNotice[] = [];
   const durableListeners: Array<(seq: number) => void> = [];
@@ -176,6 +180,7 @@ export function createJournal(opts: JournalOptions, deps: JournalDeps): Journal 
     await fs.mkdir(opts.dir);
     const scan = await scanJournal(opts.dir, fs, log);
     lastRec = scan.last;
+    keptAtOpen = scan.kept;
     if (scan.dirDirty) dirtyDirs.add(opts.dir);
     for (const k of scan.damageSeen) reader.damageSeen.add(k);
     const loaded = await files.load();
@@ -227,27 +232,13 @@ export function createJournal(opts: JournalOptions, deps: JournalDeps): Journal 
     if (lastRec) report.lastSeq = lastRec.seq;
     if (report.corruptRecords > 0) countCorrupt(report.corruptRecords);
     if (report.truncatedBytes > 0) counters.inc('journal.truncated_bytes', report.truncatedBytes);
-    tellLost(res);
+    pendingNotices.push(...lostAtOpen(res, committed, { log, counters, chainPath }));
     log.info('journal opened', {
       dir: opts.dir, segments: report.segments, records: report.records, first: report.firstSeq, last: report.lastSeq,
       chain: chain.seq, committed, truncated: report.truncatedBytes, corrupt: report.corruptRecords, quarantined: report.quarantined.length,
       limit: bound.limit(), limitedBy: bound.limitedBy(),
     });
     return report;
-  }
-
-  /** What recovery could not read back: told once open() resolved; a new epoch cannot tell the old chain's losses. */
-  function tellLost(res: ChainResolution): void {
-    if (res.source === 'new-epoch') {
-      counters.inc('journal.chain_epochs');
-      log.error('CHAIN STATE LOST together with journal content: starting a new chain epoch; what the old chain had not sent is lost and cannot be told', {
-        epoch: hex(chain.epoch), next_seq: chain.seq + 1, why: res.why, chain_file: chainPath,
-      });
-      return;
-    }
-    if (res.source === 'journal') log.warn('chain state file unusable: rebuilt from the journal', { why: res.why, seq: chain.seq, file: chainPath });
-    if (res.source === 'lease') log.error('unclean stop and journal damage: the chain resumes after its lease, so no seq that may have left is reused', { next_seq: chain.seq + 1 });
-    pendingNotices.push(...lostNotices(res.lost, committed));
   }
 
   // ── write path ──────────────────────────────────────────────────────────
@@ -371,6 +362,11 @@ export function createJournal(opts: JournalOptions, deps: JournalDeps): Journal 
       if (state !== 'open' || !(max >= 1)) return Promise.resolve([]);
       return enqueue(() => reader.read(Math.max(1, Math.ceil(seq)), Math.floor(max)));
     },
+    pendingAtOpen() {
+      const kept = keptAtOpen;
+      keptAtOpen = [];
+      return keptOnDisk(kept, store.list(), committed, durable);
+    },
     onDurable(l) { durableListeners.push(l); },
     onDrop(l) { dropListeners.push(l); },
     stats: () => ({
@@ -390,6 +386,7 @@ export function createJournal(opts: JournalOptions, deps: JournalDeps): Journal 
           await files.closeClean(chain, committed);
         } finally {
           state = 'closed';
+          keptAtOpen = [];
           await store.close();
           await reader.close();
           await files.close();

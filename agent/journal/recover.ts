@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import { errorCode } from '../../hal/file.js';
 import type { FileHandle, FileSystem } from '../../hal/file.js';
+import type { Counters } from '../counters.js';
 import type { Logger } from '../log.js';
 import type { ChainRecord } from './chain-file.js';
 import type { CommitLoad } from './commit-file.js';
@@ -17,9 +18,16 @@ import type { SlotLoad } from './slot-file.js';
 
 export interface SeqRange { first: number; last: number }
 export interface LastRecord { seq: number; readings: number; bytes: Uint8Array }
+/**
+ * An intact record the scan kept: what start-up needs of it without reading the
+ * journal again. A record of no readings (a notice: small and rare) keeps its payload.
+ */
+export interface KeptRecord { seq: number; readings: number; /** payload bytes */ bytes: number; payload?: Uint8Array }
 
 export interface Scanned {
   segments: Segment[];
+  /** Every record kept in `segments`, in seq order. */
+  kept: KeptRecord[];
   /** The newest intact record. */
   last?: LastRecord;
   /** Seqs missing between intact records after damage (corrupt records, a quarantined segment). */
@@ -44,7 +52,7 @@ const QUARANTINED = /^(seg-\d{12,16}\.twj)(?:\.\d+)?\.quarantine$/;
 export async function scanJournal(dir: string, fs: FileSystem, log: Logger): Promise<Scanned> {
   const pathOf = (name: string): string => join(dir, name);
   const out: Scanned = {
-    segments: [], holes: [], corruptRecords: 0, truncatedBytes: 0, quarantined: [], damaged: false, nameSeq: 0,
+    segments: [], kept: [], holes: [], corruptRecords: 0, truncatedBytes: 0, quarantined: [], damaged: false, nameSeq: 0,
     damageSeen: new Set(), dirDirty: false,
   };
   const entries = await fs.readdir(dir);
@@ -87,6 +95,7 @@ export async function scanJournal(dir: string, fs: FileSystem, log: Logger): Pro
     let open = gapOpen;
     const holes: SeqRange[] = [];
     const seen: string[] = [];
+    const kept: KeptRecord[] = [];
     let corrupt = 0;
     let lastAt: number | undefined;
     for await (const item of scanRecords((p, n) => handle.read(p, n), SEGMENT_HEADER_BYTES, size)) {
@@ -108,6 +117,9 @@ export async function scanJournal(dir: string, fs: FileSystem, log: Logger): Pro
       if (open && item.seq > prev + 1) holes.push({ first: prev + 1, last: item.seq - 1 });
       open = false;
       indexRecord(seg, item.seq, item.readings, item.offset, item.frameBytes);
+      kept.push(item.readings === 0
+        ? { seq: item.seq, readings: 0, bytes: item.payload.length, payload: item.payload.slice() }
+        : { seq: item.seq, readings: item.readings, bytes: item.payload.length });
       prev = item.seq;
       lastAt = item.offset;
     }
@@ -121,6 +133,7 @@ export async function scanJournal(dir: string, fs: FileSystem, log: Logger): Pro
     prevSeq = prev;
     gapOpen = open;
     out.holes.push(...holes);
+    for (const k of kept) out.kept.push(k);
     for (const k of seen) out.damageSeen.add(k);
     out.corruptRecords += corrupt;
     if (corrupt > 0) out.damaged = true;
@@ -180,6 +193,22 @@ export async function scanJournal(dir: string, fs: FileSystem, log: Logger): Pro
       const frame = await h.read(lastLoc.offset, lastLoc.seg.size - lastLoc.offset);
       out.last = { seq: lastLoc.seg.lastSeq, readings: new DataView(frame.buffer, frame.byteOffset).getUint32(16), bytes: frame.slice(RECORD_HEADER_BYTES) };
     } finally { await h.close(); }
+  }
+  return out;
+}
+
+/**
+ * The kept records still on disk after open (not in a segment quarantined,
+ * deleted as committed or dropped for room), above `committed`, up to `durable`.
+ */
+export function keptOnDisk(kept: KeptRecord[], segments: Segment[], committed: number, durable: number): KeptRecord[] {
+  const out: KeptRecord[] = [];
+  let i = 0;
+  for (const r of kept) {
+    if (r.seq <= committed) continue;
+    while (i < segments.length && segments[i]!.lastSeq < r.seq) i++;
+    if (i === segments.length || r.seq > durable) break;
+    if (r.seq >= segments[i]!.firstSeq) out.push(r);
   }
   return out;
 }
@@ -277,6 +306,24 @@ export function resolveChain(inp: ChainInputs): ChainResolution {
   // over, and the epoch id tells a verifier this is not the old chain.
   const seq = Math.max(J, inp.scan.nameSeq, inp.committed ?? 0);
   return { head: { seq, hash: ZERO32, epoch: inp.newEpoch() }, source: 'new-epoch', lost: [], why: inp.chain.reason };
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** What recovery could not read back, as drop notices told once open() resolved (logged here); a new epoch cannot tell the old chain's losses. */
+export function lostAtOpen(res: ChainResolution, committed: number, ctx: { log: Logger; counters: Counters; chainPath: string }): ReturnType<typeof lostNotices> {
+  const { log, counters, chainPath } = ctx;
+  const chain = res.head;
+  if (res.source === 'new-epoch') {
+    counters.inc('journal.chain_epochs');
+    log.error('CHAIN STATE LOST together with journal content: starting a new chain epoch; what the old chain had not sent is lost and cannot be told', {
+      epoch: hex(chain.epoch), next_seq: chain.seq + 1, why: res.why, chain_file: chainPath,
+    });
+    return [];
+  }
+  if (res.source === 'journal') log.warn('chain state file unusable: rebuilt from the journal', { why: res.why, seq: chain.seq, file: chainPath });
+  if (res.source === 'lease') log.error('unclean stop and journal damage: the chain resumes after its lease, so no seq that may have left is reused', { next_seq: chain.seq + 1 });
+  return lostNotices(res.lost, committed);
 }
 
 /** Lost ranges as drop notices (reason corrupt), less what was acknowledged. */

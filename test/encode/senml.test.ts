@@ -1,5 +1,6 @@
-// agent/encode/senml: integer labels, bn/bt in the first record, t relative
-// and omitted when 0, exact resolution back to names and times.
+// agent/encode/senml: integer labels, bn set again where the source changes
+// and bt where the time changes (RFC 8428 §4.1), exact resolution back to
+// names and times.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -23,24 +24,52 @@ function roundTrip(device: string, readings: Reading[], withDevice = true): Retu
   return resolveSenml(decodeCbor(encodeCbor(senmlRecords(device, readings))), withDevice ? device : undefined);
 }
 
-test('the first record carries bn and bt, with SenML CBOR integer labels', () => {
+test('bn is set where the source changes, bt where the time changes, with SenML CBOR integer labels', () => {
   const recs = senmlRecords('pump-7', [
     { name: 'weather:temp', time: T0, v: 21.5, unit: 'Cel' },
+    { name: 'weather:hum', time: T0, v: 40, unit: '%RH' },
     { name: 'door:open', time: T0 + 0.5, vb: true },
-    { name: 'gps:fix', time: T0, vs: 'none' },
+    { name: 'gps:fix', time: T0 + 0.5, vs: 'none' },
+    { name: 'gps:sats', time: T0, v: 7 },
   ]) as Array<Map<number, unknown>>;
-  assert.equal([...recs[0]!.entries()], [[-2, 'urn:dev:tapwire:pump-7:'], [-3, T0], [0, 'weather:temp'], [1, 'Cel'], [2, 21.5]]);
-  assert.equal([...recs[1]!.entries()], [[0, 'door:open'], [4, true], [6, 0.5]]);
-  assert.equal([...recs[2]!.entries()], [[0, 'gps:fix'], [3, 'none']], 't is omitted when 0, u when there is no unit');
+  assert.equal([...recs[0]!.entries()], [[-2, 'urn:dev:tapwire:pump-7:weather:'], [-3, T0], [0, 'temp'], [1, 'Cel'], [2, 21.5]]);
+  assert.equal([...recs[1]!.entries()], [[0, 'hum'], [1, '%RH'], [2, 40]], 'same source, same time: neither is repeated');
+  assert.equal([...recs[2]!.entries()], [[-2, 'urn:dev:tapwire:pump-7:door:'], [-3, T0 + 0.5], [0, 'open'], [4, true]]);
+  assert.equal([...recs[3]!.entries()], [[-2, 'urn:dev:tapwire:pump-7:gps:'], [0, 'fix'], [3, 'none']], 'u is omitted when there is no unit');
+  assert.equal([...recs[4]!.entries()], [[-3, T0], [0, 'sats'], [2, 7]], 'an earlier time again is a new bt, absolute');
+  assert.ok(recs.every((r) => !r.has(SENML.t)), 'no record carries t');
   assert.equal(SENML, { bn: -2, bt: -3, bu: -4, n: 0, u: 1, v: 2, vs: 3, vb: 4, t: 6 });
 });
 
 test('the encoded first record has the exact label bytes (bn -2 = 0x21, bt -3 = 0x22)', () => {
   const bytes = encodeCbor(senmlRecords('d', [{ name: 's:x', time: 1_700_000_000, v: 1 }]));
-  // 81 array(1)  a4 map(4)  21 64 "urn:dev:tapwire:d:"... -> check the head bytes and labels
   const h = Buffer.from(bytes).toString('hex');
-  assert.ok(h.startsWith('81a4' + '21' + '72' + Buffer.from('urn:dev:tapwire:d:').toString('hex') + '22' + '1a6553f100'), h);
-  assert.ok(h.endsWith('00' + '63733a78' + '0201'), h);
+  // 81 array(1)  a4 map(4)  21 "urn:dev:tapwire:d:s:"  22 1a6553f100  00 "x"  02 01
+  assert.is(h, '81a4' + '21' + '74' + Buffer.from('urn:dev:tapwire:d:s:').toString('hex') + '22' + '1a6553f100' + '00' + '6178' + '0201');
+});
+
+test('a scan of one source at one time costs its bn and bt once: each further reading is n, u and v only', () => {
+  const scan: Reading[] = Array.from({ length: 13 }, (_, i) => ({ name: `plc:m1_r${i}`, time: T0, v: i * 100, unit: 'V' }));
+  const one = encodeCbor(senmlRecords('pump-7', scan.slice(0, 1))).length;
+  const all = encodeCbor(senmlRecords('pump-7', scan)).length;
+  const bare = scan.slice(1).reduce((n, r) => n + encodeCbor(new Map<number, unknown>([[SENML.n, r.name.slice(4)], [SENML.u, r.unit], [SENML.v, r.v]])).length, 0);
+  assert.is(all - one, bare, 'each further reading is exactly {n, u, v}');
+  assert.equal(roundTrip('pump-7', scan).map((r) => [r.name, r.time, r.v]), scan.map((r) => [r.name, r.time, r.v]));
+});
+
+test('names without a source part, and sources that share a prefix, resolve exactly', () => {
+  const readings: Reading[] = [
+    { name: 'bare', time: 1, v: 1 },
+    { name: 'ab:x', time: 1, v: 2 },
+    { name: 'a:x', time: 1, v: 3 },
+    { name: 'ab:y', time: 1, v: 4 },
+    { name: 'ab:c:d', time: 1, v: 5 },
+    { name: 'ab:', time: 1, v: 6 },
+  ];
+  const recs = senmlRecords('d', readings) as Array<Map<number, unknown>>;
+  assert.equal(recs.map((r) => r.get(SENML.bn)), ['urn:dev:tapwire:d:', 'urn:dev:tapwire:d:ab:', 'urn:dev:tapwire:d:a:', 'urn:dev:tapwire:d:ab:', undefined, undefined]);
+  assert.equal(recs.map((r) => r.get(SENML.n)), ['bare', 'x', 'x', 'y', 'c:d', '']);
+  assert.equal(roundTrip('d', readings).map((r) => r.name), readings.map((r) => r.name));
 });
 
 test('names, times and values resolve back exactly (ms-resolution times over one second)', () => {
@@ -71,20 +100,34 @@ test('string and boolean values and missing units resolve back', () => {
   assert.ok(Number.isNaN(back[2]!.v), 'a NaN reading stays NaN');
 });
 
-test('a clock step of decades inside one batch restarts bt and still resolves exactly', () => {
+test('times far apart (a clock step of decades) each get their own bt and resolve exactly', () => {
   const readings: Reading[] = [
     { name: 's:x', time: 1_700_000_000.123, v: 1 },
     { name: 's:x', time: 100.123, v: 2 }, // clock stepped back to near the epoch
-    { name: 's:x', time: 100.5, v: 3 },
+    { name: 's:x', time: 100.123, v: 3 },
+    { name: 's:x', time: -0, v: 4 },
+    { name: 's:x', time: 0, v: 5 },
   ];
-  // 100.123 - 1700000000.123 is not exact in float64: bt + t would miss
-  assert.not.ok(1_700_000_000.123 + (100.123 - 1_700_000_000.123) === 100.123);
   const recs = senmlRecords('d', readings) as Array<Map<number, unknown>>;
-  assert.is(recs[1]!.get(SENML.bt), 100.123, 'second record re-bases');
-  assert.is(recs[1]!.has(SENML.t), false);
-  assert.is(recs[2]!.has(SENML.bt), false, 'third record is relative to the new base');
+  assert.equal(recs.map((r) => r.get(SENML.bt)), [1_700_000_000.123, 100.123, undefined, -0, 0]);
   const back = roundTrip('d', readings);
-  assert.equal(back.map((r) => r.time), readings.map((r) => r.time));
+  back.forEach((b, i) => assert.ok(Object.is(b.time, readings[i]!.time), `time of #${i}: ${b.time}`));
+});
+
+test('packs that change bn and bt mid-pack (and use t) resolve per RFC 8428 §4.1', () => {
+  const recs = [
+    new Map<number, unknown>([[SENML.bn, 'urn:dev:tapwire:x:a:'], [SENML.bt, 1000], [SENML.n, 'p'], [SENML.v, 1]]),
+    new Map<number, unknown>([[SENML.n, 'q'], [SENML.v, 2], [SENML.t, 0.5]]),
+    new Map<number, unknown>([[SENML.bn, 'urn:dev:tapwire:x:b:'], [SENML.n, 'p'], [SENML.v, 3]]),
+    new Map<number, unknown>([[SENML.bt, 2000], [SENML.n, 'q'], [SENML.v, 4], [SENML.t, -1]]),
+    new Map<number, unknown>([[SENML.bn, 'urn:dev:tapwire:x:'], [SENML.bt, 3000], [SENML.n, 'c:r'], [SENML.v, 5]]),
+  ];
+  assert.equal(resolveSenml(recs, 'x').map((r) => [r.name, r.time, r.v]), [
+    ['a:p', 1000, 1], ['a:q', 1000.5, 2], ['b:p', 1000, 3], ['b:q', 1999, 4], ['c:r', 3000, 5],
+  ]);
+  // a bn set mid-pack is held to the device's base name like the first one
+  const foreign = [...recs, new Map<number, unknown>([[SENML.bn, 'urn:dev:tapwire:y:'], [SENML.n, 'z'], [SENML.v, 6]])];
+  assert.throws(() => resolveSenml(foreign, 'x'), /senml\[5\]: name "urn:dev:tapwire:y:z" is not under urn:dev:tapwire:x:/);
 });
 
 test('without a device, name is taken relative to any urn:dev:tapwire:<dev>: base name', () => {

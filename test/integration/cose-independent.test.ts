@@ -94,11 +94,56 @@ for (const [label, signer] of [['node:crypto', createCryptoSigner(SEED)], ['twee
   });
 }
 
+test('bn and bt set again mid-pack (RFC 8428 §4.1): python resolves what we sign, we resolve what python signs', async () => {
+  const signer = createCryptoSigner(SEED);
+  const enc = createBatchEncoder({ device: DEV, signer, clockSynced: () => true, nowMs: () => 0 }, { seq: 0, prev: ZERO_HASH });
+  const t0 = 1_700_000_000.1;
+  const readings: Reading[] = [
+    { name: 'plc:m1_v', time: t0, v: 230.2, unit: 'V' }, { name: 'plc:m1_i', time: t0, v: 12.35, unit: 'A' },
+    { name: 'plc:m2_v', time: t0 + 0.013, v: 230.3, unit: 'V' }, { name: 'weather:temp', time: t0 + 0.013, v: 21.5, unit: 'Cel' },
+    { name: 'weather:hum', time: t0 + 0.02, v: 40 }, { name: 'plc:m1_v', time: t0 + 0.1, v: 230.1, unit: 'V' },
+  ];
+  const b = enc.encodeReadings(readings);
+  // the pack really does set bn and bt mid-pack (else this test proves nothing)
+  const recs = parseBatchPayload(verifySign1(b.bytes, () => signer.publicKey).payload).senml as Array<Map<number, unknown>>;
+  assert.equal(recs.map((r) => [r.has(-2), r.has(-3), r.has(6)]), [
+    [true, true, false], [false, false, false], [false, true, false], [true, false, false], [false, true, false], [true, true, false],
+  ]);
+  const r = await pyVerify(b.bytes, signer.publicKey);
+  assert.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { readings: Array<Record<string, unknown>> };
+  assert.equal(out.readings.map((x) => [x.name, x.time, x.v, x.unit]), readings.map((x) => [x.name, x.time, x.v, x.unit]));
+  readings.forEach((want, i) => assert.ok(Object.is(out.readings[i]!.time, want.time), `python time of #${i}`));
+
+  // and a pack python signs, changing bn and bt mid-pack and using t, resolves the same on our side
+  const desc = {
+    v: 1, dev: DEV, seq: 3, prev: 'cd'.repeat(32), clk: 'sync',
+    senml: [
+      { '-2': `urn:dev:tapwire:${DEV}:plc:`, '-3': 1_700_000_000.5, '0': 'm1_v', '1': 'V', '2': 230.2 },
+      { '0': 'm1_i', '2': 12.35, '6': 0.25 },
+      { '-2': `urn:dev:tapwire:${DEV}:gps:`, '0': 'fix', '3': 'rtk' },
+      { '-3': 1_700_000_100, '0': 'sats', '2': 9, '6': -1 },
+    ],
+  };
+  const descFile = join(dir.path, 'midpack.json');
+  writeFileSync(descFile, JSON.stringify(desc));
+  const signed = await python(['sign', '--seed', hex(SEED), '--json-payload', descFile]);
+  assert.is(signed.code, 0, signed.stderr);
+  const bytes = new Uint8Array(Buffer.from(signed.stdout.trim(), 'hex'));
+  const ours = resolveSenml(parseBatchPayload(verifySign1(bytes, () => signer.publicKey).payload).senml, DEV);
+  const expected = [['plc:m1_v', 1_700_000_000.5, 230.2], ['plc:m1_i', 1_700_000_000.75, 12.35], ['gps:fix', 1_700_000_000.5, undefined], ['gps:sats', 1_700_000_099, 9]];
+  assert.equal(ours.map((x) => [x.name, x.time, x.v]), expected);
+  const theirs = await pyVerify(bytes, signer.publicKey);
+  assert.is(theirs.code, 0, theirs.stderr);
+  assert.equal((JSON.parse(theirs.stdout) as { readings: Array<Record<string, unknown>> }).readings.map((x) => [x.name, x.time, x.v]), expected);
+});
+
 test('python refuses a batch with a flipped byte in the payload or the signature, and a wrong key', async () => {
   const signer = createCryptoSigner(SEED);
   const enc = createBatchEncoder({ device: DEV, signer, clockSynced: () => true, nowMs: () => 0 }, { seq: 0, prev: ZERO_HASH });
   const bytes = enc.encodeReadings(weatherReadings().slice(0, 10)).bytes;
-  const payloadAt = Buffer.from(bytes).indexOf(Buffer.from('weather:temp'));
+  const payloadAt = Buffer.from(bytes).indexOf(Buffer.from(`${DEV}:weather:`));
+  assert.ok(payloadAt > 0, 'the base name is in the payload');
   for (const at of [payloadAt, bytes.length - 1]) {
     const bad = new Uint8Array(bytes);
     bad[at]! ^= 0x01;

@@ -14,7 +14,7 @@ import { waitFor } from '../helpers.js';
 
 const READING = 'field:n';
 const DISK = 2 * 1024 * 1024;
-const FIELDS = 31; // n + 30 extra per line: ~0.6 KiB of batch per line
+const FIELDS = 31; // n + 30 extra per line: ~0.3 KiB of batch per line (one bn, one bt per line)
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Status { counters: Record<string, number>; journal: { maxBytes: number; limitBytes: number; limitedBy: string; diskBytes: number } }
@@ -37,8 +37,8 @@ test('a 2 MiB disk fills while the broker is down: the agent never stops, drops 
 
     await r.broker.stop();
     await waitFor(() => /warn uplink disconnected/.test(a.stderr()), 5000, 'the agent notices the outage');
-    await r.stream(5000, 1000); // ~3 MiB of batches into a 2 MiB disk
-    await waitFor(() => /reason=disk-full/.test(a.stderr()), 20_000, 'the journal drops the oldest as disk-full');
+    await r.stream(12_000, 1500); // ~3.8 MiB of batches (~0.3 KiB a line) into a 2 MiB disk
+    await waitFor(() => /reason=disk-full/.test(a.stderr()), 30_000, 'the journal drops the oldest as disk-full');
     await pause(300); // the last batch closes and is journaled
     assert.is(a.child.exitCode, null, 'the agent is still running');
     const st = JSON.parse((await runCli(['status', '--config', r.configPath, '--json'])).stdout) as Status;

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { LAUNCHER_NODE_FLAGS } from '../../build/sea.mjs';
 import { tempDir } from '../helpers.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -104,14 +105,14 @@ test('a bundle install ships tapwire.js with its prebuilds and the launcher, and
     const started = await exec(process.execPath, [join(lib, 'tapwire.js'), '--version']);
     assert.is(started.code, 0, started.stderr);
     assert.is(started.stderr, '');
-    // PATH entry -> launcher -> the system node with tapwire.js beside the launcher, arguments passed through
+    // PATH entry -> launcher -> the system node with the device's node flags and tapwire.js beside the launcher, arguments passed through
     assert.is(readlinkSync(join(root.path, 'usr/local/bin/tapwire')), '/usr/local/lib/tapwire/tapwire');
     const launcher = join(lib, 'tapwire');
     assert.is(mode(launcher), 0o755);
     const link = join(root.path, 'tapwire-link');
     symlinkSync(launcher, link); // as /usr/local/bin/tapwire is on the device
     const w = await exec(link, ['run', '--config', '/etc/tapwire/config.json'], { TAPWIRE_NODE: 'echo' });
-    assert.is(w.stdout, `${join(lib, 'tapwire.js')} run --config /etc/tapwire/config.json\n`);
+    assert.is(w.stdout, `${LAUNCHER_NODE_FLAGS.join(' ')} ${join(lib, 'tapwire.js')} run --config /etc/tapwire/config.json\n`);
     const real = await exec(link, ['--version'], { TAPWIRE_NODE: process.execPath });
     assert.is(real.code, 0, real.stderr);
     const none = await exec(link, ['--version'], { TAPWIRE_NODE: 'no-such-node' });
