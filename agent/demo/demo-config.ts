@@ -28,7 +28,9 @@ export function demoConfig(o: { stateDir: string; url: string; ports: DemoPorts 
     // a quick reconnect: after `b` the agent is back within ~2 s
     uplink: { url: o.url, protocolVersion: 4, reconnect: { initialMs: 200, maxMs: 2000 } },
     batch: { maxRecords: 100, maxAgeMs: 1000 },
-    journal: { maxBytes: DEMO_JOURNAL_BYTES, fsyncIntervalMs: 1000 },
+    // fsync every batch (a demo's temp dir has no SD card to wear): a batch is
+    // published as soon as it is signed, so "pending" reads 0 when nothing waits
+    journal: { maxBytes: DEMO_JOURNAL_BYTES, fsyncIntervalMs: 0 },
     sources: [
       { id: 'wx', type: 'lines', port: { path: o.ports.nmea, baudRate: 4800 }, decoder: { type: 'nmea' } },
       { id: 'env', type: 'lines', port: { path: o.ports.kv, baudRate: 9600 },

@@ -48,6 +48,33 @@ export interface DemoResult { readings: number; batches: number; complete: boole
 /** After the agent stopped, how long the verifier may take to receive what the broker acknowledged. */
 const LAST_DELIVERY_MS = 5000;
 
+/** Until a signal (SIGINT, SIGTERM, SIGHUP: the terminal closed), the duration, or q. Keys are handled one at a time, in order. */
+function untilStopped(opts: Pick<DemoOptions, 'durationS' | 'keys'>, press: (key: string) => Promise<'quit' | undefined> | undefined): Promise<void> {
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  return new Promise<void>((resolve) => {
+    let stopKeys: () => void = () => undefined;
+    const done = (): void => {
+      for (const s of signals) process.off(s, done);
+      stopKeys();
+      resolve();
+    };
+    for (const s of signals) process.on(s, done);
+    if (opts.durationS) setTimeout(done, opts.durationS * 1000).unref();
+    if (opts.keys) {
+      let queue = Promise.resolve(); // b b is down, then up
+      stopKeys = opts.keys((key) => {
+        queue = queue.then(async () => { if ((await press(key)) === 'quit') done(); });
+      });
+    }
+  });
+}
+
+/** Waits (bounded) until the verifier has what the broker acknowledged. */
+async function untilDelivered(verifiedSeq: () => number, ackedSeq: number): Promise<void> {
+  const deadline = Date.now() + LAST_DELIVERY_MS;
+  while (verifiedSeq() < ackedSeq && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+}
+
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const ownState = !opts.stateDir;
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'tapwire-demo-'));
@@ -135,33 +162,13 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const agentHost = host;
   faults = createFaults({ broker, host: agentHost, sensors, summary: () => verifier.summary(), say: (l) => screen?.note(l), journalBytes: DEMO_JOURNAL_BYTES });
 
-  await new Promise<void>((resolve) => {
-    let stopKeys: () => void = () => undefined;
-    const done = (): void => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      stopKeys();
-      resolve();
-    };
-    process.on('SIGINT', done);
-    process.on('SIGTERM', done);
-    if (opts.durationS) setTimeout(done, opts.durationS * 1000).unref();
-    if (opts.keys) {
-      // one key at a time, in order: b b is down then up
-      let queue = Promise.resolve();
-      stopKeys = opts.keys((key) => {
-        queue = queue.then(async () => { if ((await faults?.press(key)) === 'quit') done(); });
-      });
-    }
-  });
+  await untilStopped(opts, (key) => faults?.press(key));
 
   // stop in data-flow order: sensors, agent (flush + publish), verifier, broker
   sensors.quiet();
   await agentHost.stop();
   // what the broker acknowledged reaches the verifier's session: wait for it (bounded)
-  const acked = agentHost.status()?.status.journal?.committedSeq ?? 0;
-  const deadline = Date.now() + LAST_DELIVERY_MS;
-  while ((verifier.summary().lastSeq ?? 0) < acked && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await untilDelivered(() => verifier.summary().lastSeq ?? 0, agentHost.status()?.status.journal?.committedSeq ?? 0);
   screen.stop();
   const summary = verifier.summary();
   const fleetLines = (await fleet?.stop()) ?? [];

@@ -4,8 +4,8 @@
 // screen. The one choke point to the terminal: every line is escaped here.
 //
 //   title                      priority when rows run short:
-//   keys                        1 title  2 chain  3 keys  4 three notes
-//   FIELD VALUE UNIT AGE ...    5 three field rows  6 the other fields
+//   keys                        1 title  2 three field rows  3 the chain
+//   FIELD VALUE UNIT AGE ...    4 keys  5 three notes  6 the other fields
 //   -- chain --                 7 more notes
 //   -- what happened --
 
@@ -67,11 +67,11 @@ export function fitFrame(p: FrameParts, size: TermSize): string[] {
     return 0;
   };
   const title = take(1);
+  let fields = take(Math.min(p.fields.length, FEW + 1));
   const chain = section(p.chain.length + 1);
   const keys = p.keys ? take(1) : 0;
   const notesWanted = noteRows.length ? Math.min(noteRows.length, MAX_NOTE_ROWS) + 1 : 0;
   let notes = section(Math.min(notesWanted, FEW + 1));
-  let fields = take(Math.min(p.fields.length, FEW + 1));
   fields += take(p.fields.length - fields);
   notes = notes ? notes + take(notesWanted - notes) : section(notesWanted);
 

@@ -82,6 +82,9 @@ export function createLiveView(o: LiveViewOptions): LiveView {
     timer = o.clock.setTimeout(loop, CHANGE_MS);
   }
 
+  // a terminal that went away (closed window: EIO) is no error of the view; the signal that follows stops the program
+  const onGone = (): void => { running = false; timer?.cancel(); };
+
   /** A resize can leave pieces of the old frame anywhere: clear all, draw again. */
   const onResize = (): void => {
     cursorTo(o.out, 0, 0);
@@ -106,6 +109,7 @@ export function createLiveView(o: LiveViewOptions): LiveView {
       if (running) return;
       running = true;
       o.out.on('resize', onResize);
+      o.out.on('error', onGone);
       onResize();
       timer = o.clock.setTimeout(loop, CHANGE_MS);
     },
@@ -115,6 +119,7 @@ export function createLiveView(o: LiveViewOptions): LiveView {
       timer?.cancel();
       o.out.off('resize', onResize);
       draw();
+      o.out.off('error', onGone);
     },
   };
 }

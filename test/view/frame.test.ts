@@ -25,15 +25,21 @@ test('a roomy terminal shows everything, in order, one row shorter than the scre
   assert.equal(out.slice(-2), ['10:00:00 one', '10:00:01 two']);
 });
 
-test('a short terminal drops field rows first, says how many, and keeps the chain whole', () => {
+test('a short terminal drops field rows first (three stay), says how many, and keeps the chain whole', () => {
   const out = fitFrame(parts(), { rows: 14, cols: 100 });
   assert.is(out.length, 13);
+  assert.ok(out.includes('f0  0') && out.includes('f1  1'), out.join('\n'));
   assert.ok(out.includes('last seq  5') && out.includes('verified  5 batches'), out.join('\n'));
   const more = out.find((l) => l.includes('more fields'));
   assert.ok(more, out.join('\n'));
   const shown = out.filter((l) => /^f\d+ /.test(l)).length;
   assert.is(Number(/… (\d+) more fields/.exec(more!)![1]), 12 - shown);
   assert.ok(out.includes('10:00:01 two'), 'the latest note is kept');
+});
+
+test('a terminal too short for everything keeps the title, a few field rows, then the chain\'s first lines', () => {
+  const out = fitFrame(parts({ chain: Array.from({ length: 10 }, (_, i) => `c${i}`) }), { rows: 9, cols: 80 });
+  assert.equal(out, ['tapwire demo', 'FIELD  VALUE', 'f0  0', 'f1  1', '… 10 more fields (a taller terminal shows them)', '-- chain (as the cloud side verified it) --', 'c0', 'c1']);
 });
 
 test('a tiny terminal still never has more rows than the screen, nor a line wider than it', () => {
