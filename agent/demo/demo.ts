@@ -48,7 +48,7 @@ export interface DemoResult { readings: number; batches: number; complete: boole
 /** After the agent stopped, how long the verifier may take to receive what the broker acknowledged. */
 const LAST_DELIVERY_MS = 5000;
 
-/** Until a signal (SIGINT, SIGTERM, SIGHUP: the terminal closed), the duration, or q. Keys are handled one at a time, in order. */
+/** Until a signal (SIGINT, SIGTERM, SIGHUP: the terminal closed), the duration, or q. Other keys are handled one at a time, in order. */
 function untilStopped(opts: Pick<DemoOptions, 'durationS' | 'keys'>, press: (key: string) => Promise<'quit' | undefined> | undefined): Promise<void> {
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   return new Promise<void>((resolve) => {
@@ -63,7 +63,9 @@ function untilStopped(opts: Pick<DemoOptions, 'durationS' | 'keys'>, press: (key
     if (opts.keys) {
       let queue = Promise.resolve(); // b b is down, then up
       stopKeys = opts.keys((key) => {
-        queue = queue.then(async () => { if ((await press(key)) === 'quit') done(); });
+        // q at once, even while a fault is under way (it cuts that fault's waits short)
+        if (key === 'q') void Promise.resolve(press(key)).then(done);
+        else queue = queue.then(async () => { await press(key); });
       });
     }
   });
@@ -163,6 +165,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   faults = createFaults({ broker, host: agentHost, sensors, summary: () => verifier.summary(), say: (l) => screen?.note(l), journalBytes: DEMO_JOURNAL_BYTES });
 
   await untilStopped(opts, (key) => faults?.press(key));
+  await faults.settled();
 
   // stop in data-flow order: sensors, agent (flush + publish), verifier, broker
   sensors.quiet();

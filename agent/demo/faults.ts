@@ -20,6 +20,8 @@ export interface Faults {
   press(key: string): Promise<'quit' | undefined>;
   /** Every verified batch (for what `k` asked to watch). */
   verified(seq: number): void;
+  /** Resolves when the fault under way (if any) has finished; after q it cuts its waits short. */
+  settled(): Promise<void>;
 }
 
 /** The agent reports a drop in its status file (rewritten every 5 s); give it a few rounds. */
@@ -35,6 +37,8 @@ export function createFaults(d: {
   journalBytes: number;
 }): Faults {
   let busy: string | undefined;
+  let current: Promise<void> = Promise.resolve();
+  let stopping = false;
   let watchAfter: number | undefined;
 
   function dropped(): number {
@@ -43,7 +47,7 @@ export function createFaults(d: {
 
   async function waitForDrop(before: number): Promise<number | undefined> {
     const deadline = Date.now() + DROP_WAIT_MS;
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && !stopping) {
       const n = dropped();
       if (n > before) return n - before;
       await new Promise((r) => setTimeout(r, 250));
@@ -80,10 +84,11 @@ export function createFaults(d: {
     const lines = Math.ceil(d.journalBytes * LINES_PER_JOURNAL_BYTE);
     d.say(`f: broker held down; the kv sensor sends bursts of ${lines} lines (${lines * 3} readings) until the journal's bound (${shortBytes(d.journalBytes)}) overflows.`);
     let n: number | undefined;
-    for (let round = 0; round < BURST_ROUNDS && n === undefined; round++) {
+    for (let round = 0; round < BURST_ROUNDS && n === undefined && !stopping; round++) {
       await d.sensors.burst(lines);
       n = await waitForDrop(before);
     }
+    if (stopping) return; // q: the demo is stopping; the broker closes with it
     if (held) await d.broker.start();
     const back = held ? ' Broker back up:' : ' The broker is still down (b starts it):';
     if (n === undefined) d.say(`f: the agent reported no drop within the wait.${back} nothing was lost.`);
@@ -95,6 +100,7 @@ export function createFaults(d: {
   return {
     async press(key) {
       if (key === 'q') {
+        stopping = true;
         d.say('q: stopping. The agent flushes its last batch and exits cleanly.');
         return 'quit';
       }
@@ -102,11 +108,11 @@ export function createFaults(d: {
       if (!action) { d.say(`"${key}" does nothing. ${KEYS_HELP}`); return undefined; }
       if (busy) { d.say(`${key}: wait, ${busy} is still under way`); return undefined; }
       busy = key;
-      try { await action(); } catch (err) {
-        d.say(`${key}: failed: ${(err as Error).message}`);
-      } finally { busy = undefined; }
+      current = action().catch((err: Error) => d.say(`${key}: failed: ${err.message}`)).finally(() => { busy = undefined; });
+      await current;
       return undefined;
     },
+    settled: () => current,
     verified(seq) {
       if (watchAfter === undefined || seq <= watchAfter) return;
       const s = d.summary();

@@ -11,6 +11,7 @@ import type { WriteStream } from 'node:tty';
 import type { Clock, Timer } from '../../hal/clock.js';
 import { createLastValues } from '../console/last-values.js';
 import type { ChainSummary, VerifyEvent } from '../verify/chain.js';
+import type { StatusEvent } from '../verify/subscribe.js';
 import { chainLines, type Fact } from './chain-lines.js';
 import { fieldRows } from './field-rows.js';
 import { fitFrame } from './frame.js';
@@ -30,7 +31,7 @@ export interface LiveViewOptions {
 
 export interface LiveView {
   /** Verified readings go into the field rows; other events are the caller's to note. */
-  event(e: VerifyEvent | { kind: string }): void;
+  event(e: VerifyEvent | StatusEvent): void;
   /** One line under "what happened", with the time. */
   note(text: string): void;
   start(): void;
@@ -95,9 +96,8 @@ export function createLiveView(o: LiveViewOptions): LiveView {
   return {
     event(e) {
       if (e.kind !== 'batch') return;
-      const b = e as Extract<VerifyEvent, { kind: 'batch' }>;
-      for (const r of b.readings) values.record(r);
-      clk = b.clk;
+      for (const r of e.readings) values.record(r);
+      clk = e.clk;
       dirty = true;
     },
     note(text) {
