@@ -92,7 +92,7 @@ export function createFaults(d: {
     if (held) await d.broker.start();
     const back = held ? ' Broker back up:' : ' The broker is still down (b starts it):';
     if (n === undefined) d.say(`f: the agent reported no drop within the wait.${back} nothing was lost.`);
-    else d.say(`f: journal full: the agent dropped ${n} unsent batches, oldest first, and signed a gap notice.${back} watch "gap notices" for their range (journal-full): lost, but told.`);
+    else d.say(`f: journal full: the agent drops its oldest unsent batches (${n} so far) and signs a gap notice for them.${back} watch "gap notices" for the ranges (journal-full): lost, but told.`);
   }
 
   const actions: Record<string, () => Promise<void>> = { b: broker, k: kill, f: fill };

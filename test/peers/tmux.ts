@@ -72,7 +72,12 @@ export async function startTmux(argv: string[], o: { cols: number; rows: number;
     async resize(cols, rows) { await tmux('resize-window', '-t', 't', '-x', String(cols), '-y', String(rows)); },
     exitStatus,
     async waitForExit(timeoutMs) {
-      return poll(async () => { const s = await exitStatus(); return s === undefined ? undefined : { s }; }, timeoutMs, 'the program in the pane to exit').then((r) => r.s);
+      try {
+        return (await poll(async () => { const s = await exitStatus(); return s === undefined ? undefined : { s }; }, timeoutMs, 'the program in the pane to exit')).s;
+      } catch (err) {
+        const pane = await tmux('display-message', '-p', '-t', 't', 'dead=#{pane_dead} status=#{pane_dead_status} signal=#{pane_dead_signal} pid=#{pane_pid}');
+        throw new Error(`${(err as Error).message} (${pane.trim()}); the screen was:\n${(await screen()).join('\n')}`);
+      }
     },
     async close() {
       await tmux('kill-server').catch(() => undefined);
