@@ -67,6 +67,7 @@ export function createAgentProcess(o: {
     });
     exited = new Promise<void>((resolve) => c.once('exit', (code, signal) => {
       process.off('exit', killOnExit);
+      cache.at = -Infinity; // its last status (written at a clean stop) is read afresh
       if (!expectingExit) o.onUnexpectedExit(signal ? `killed by ${signal}` : `exit code ${code}`);
       resolve();
     }));

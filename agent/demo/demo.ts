@@ -98,7 +98,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
 
   const broker = await startDemoBroker();
   log.info('demo broker (aedes, MQTT 3.1.1) listening', { url: broker.url });
-  const sensors = await openSensors({ ...(opts.simulatedPort ? { simulated: true } : {}), warn: (m) => log.warn(m) });
+  const sensors = await openSensors({ ...(opts.simulatedPort ? { simulated: true } : {}), warn: (m) => log.warn(m) })
+    .catch(async (err: unknown) => { await broker.close(); throw err; });
   if (sensors.real) log.info('sensors on real ptys', { nmea: sensors.ports.nmea, kv: sensors.ports.kv });
   const config = demoConfig({ stateDir, url: broker.url, ports: sensors.ports });
 
