@@ -32,7 +32,7 @@ Options:
   -h, --help                 this help`;
 
 /** Creates the key pair unless one exists (also when another provision wins a race); true if created. */
-function ensureKey(paths: { key: string; pub: string }): boolean {
+export function ensureKey(paths: { key: string; pub: string }): boolean {
   if (existsSync(paths.key)) return false;
   try {
     writeKeyPair(paths.key, paths.pub, generateKeyPair());

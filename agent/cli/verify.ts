@@ -4,7 +4,9 @@
 // otherwise (with what was rejected and why).
 
 import { readFileSync } from 'node:fs';
+import { createSystemClock } from '../../hal/clock.js';
 import { parsePublicKey } from '../encode/keys.js';
+import { createVerifyLive } from '../view/verify-live.js';
 import type { ChainSummary, VerifyEvent } from '../verify/chain.js';
 import { DEFAULT_SESSION_EXPIRY_S, subscribeVerifier, type StatusEvent } from '../verify/subscribe.js';
 import { CliError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, parse, requireOption, type Command } from './usage.js';
@@ -15,7 +17,9 @@ Subscribes to <prefix>/<device>/data, /status and /key, verifies every batch
 (COSE_Sign1 signature, seq continuity, prev-hash chain, duplicates, gap
 notices) and prints the readings. Ctrl-C prints a completeness summary; the
 exit code is 0 only if every batch was accounted for and nothing was rejected
-(forged, malformed, wrong device).
+(forged, malformed, wrong device). On a terminal it shows a live view (one row
+per field with a sparkline of its trend, the chain below); piped or with
+--json, one line per reading or event.
 
 The session is persistent (stable client id, QoS 1, clean session off): the
 broker keeps what the device publishes while the broker or the verifier
@@ -35,6 +39,8 @@ Options:
                              the verifier is away (default ${DEFAULT_SESSION_EXPIRY_S}, 7 days)
       --clean                a clean session, discarded at exit (a one-off look)
       --json                 one JSON object per reading / event on stdout
+      --lines                line output even on a terminal (which otherwise
+                             gets a live view: one row per field, the chain)
       --count <n>            exit after n readings
       --timeout <s>          exit after s seconds
   -h, --help                 this help`;
@@ -95,6 +101,7 @@ export const verifyCommand: Command = {
       'client-id': { type: 'string' },
       'session-expiry': { type: 'string' },
       clean: { type: 'boolean' },
+      lines: { type: 'boolean' },
     }, usage);
     const url = requireOption(values.url, 'url', usage);
     const device = requireOption(values.device, 'device', usage);
@@ -120,6 +127,10 @@ export const verifyCommand: Command = {
     let finish: () => void = () => undefined;
     const done = new Promise<void>((r) => { finish = r; });
     const out = (line: string): void => { process.stdout.write(line + '\n'); };
+    // a terminal gets the live view; a pipe, a log or --json the lines, unchanged
+    const live = process.stdout.isTTY && !values.json && !values.lines
+      ? createVerifyLive({ out: process.stdout, device, url, clock: createSystemClock(), summary: () => session.summary(), describe: formatEvent })
+      : undefined;
     const session = subscribeVerifier({
       url, device, publicKeys, topicPrefix: values['topic-prefix'], protocolVersion: protocol,
       ca: values.ca ? readFileSync(values.ca) : undefined,
@@ -128,28 +139,31 @@ export const verifyCommand: Command = {
       ...(values['client-id'] !== undefined ? { clientId: values['client-id'] } : {}),
       ...(values.clean ? { clean: true } : {}),
       ...(sessionExpiryS !== undefined ? { sessionExpiryS } : {}),
+      ...(live ? { onConnection: live.connection } : {}),
       onKey: (k) => {
         if (!k.ok) rejected(`key announcement: ${k.reason}`);
         if (values.json) out(JSON.stringify(k));
-        else out(k.ok ? `key rollover: ${k.signedBy} → ${k.newKid} from seq ${k.seq} (signed by the old key)${k.duplicate ? ', seen before' : ''}` : `key announcement REJECTED: ${k.reason}`);
+        else (live ? live.note : out)(k.ok ? `key rollover: ${k.signedBy} → ${k.newKid} from seq ${k.seq} (signed by the old key)${k.duplicate ? ', seen before' : ''}` : `key announcement REJECTED: ${k.reason}`);
       },
     }, (e) => {
       if (e.kind === 'rejected') rejected(e.reason);
       if (e.kind === 'status' && !e.ok) rejected(`status message: ${e.reason ?? 'invalid'}`);
-      if (values.json) {
+      if (live) live.event(e);
+      else if (values.json) {
         if (e.kind === 'batch') for (const r of e.readings) out(JSON.stringify({ seq: e.seq, clk: e.clk, ...r }));
         else out(JSON.stringify(e));
       } else {
         for (const l of formatEvent(e)) out(l);
       }
       if (e.kind === 'batch') { readings += e.readings.length; if (readings >= count) finish(); }
-    }, (err) => process.stderr.write(`warn verify ${err.message}\n`));
+    }, (err) => (live ? live.note(`warn ${err.message}`) : process.stderr.write(`warn verify ${err.message}\n`)));
     try { await session.ready; } catch (err) {
       await session.close();
       process.stderr.write(`error verify cannot subscribe url=${url} cause=${JSON.stringify((err as Error).message)}\n`);
       return EXIT_RUNTIME;
     }
-    process.stderr.write(`info verify subscribed device=${device} url=${url}\n`);
+    if (live) { live.start(); live.note(`subscribed to ${device} at ${url}`); }
+    else process.stderr.write(`info verify subscribed device=${device} url=${url}\n`);
     const timer = Number.isFinite(timeoutS) ? setTimeout(finish, timeoutS * 1000) : undefined;
     const onSignal = (): void => finish();
     process.once('SIGINT', onSignal);
@@ -158,6 +172,7 @@ export const verifyCommand: Command = {
     if (timer) clearTimeout(timer);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    live?.stop();
     await session.close();
     const summary = session.summary();
     // the chain's count is authoritative: a batch first rejected for an unknown key is

@@ -55,7 +55,10 @@ export function bytes(n: number): string {
   return n < 1024 ? String(n) : `${n} (${shortBytes(n)})`;
 }
 
-/** A reading's number as a person reads it: at most 10 significant digits. */
-export function number(v: number): string {
-  return Number.isFinite(v) && Math.abs(v) < 1e21 ? String(Number(v.toPrecision(10))) : String(v);
+/**
+ * A reading's number as a person reads it: at most `digits` significant digits
+ * (10 for answers; the live view rounds harder). Display only: data stays exact.
+ */
+export function number(v: number, digits = 10): string {
+  return Number.isFinite(v) && Math.abs(v) < 1e21 ? String(Number(v.toPrecision(digits))) : String(v);
 }

@@ -21,7 +21,8 @@ function uplinkState(s: AgentStatus): string {
   return s.uplink?.connected ? 'connected' : 'disconnected';
 }
 
-function pendingBatches(s: AgentStatus): number {
+/** Batches in the journal the broker has not acknowledged (older status files: from the journal's seqs). */
+export function pendingBatches(s: AgentStatus): number {
   return s.pending?.batches ?? Math.max(0, (s.journal?.lastSeq ?? 0) - (s.journal?.committedSeq ?? 0));
 }
 

@@ -27,6 +27,8 @@ export interface SubscribeOptions {
   sessionExpiryS?: number;
   /** Key rollover announcements (retained on <prefix>/<dev>/key), accepted or not. */
   onKey?: (e: KeyEvent) => void;
+  /** The verifier's own connection to the broker: up, or down (it reconnects by itself) with the last error. */
+  onConnection?: (c: { connected: boolean; error?: string }) => void;
 }
 
 /** The broker keeps the verifier's session (and queues its messages) this long while it is away. */
@@ -75,6 +77,13 @@ export function subscribeVerifier(
   });
   ready.catch(() => undefined);
   client.on('error', onError);
+  if (opts.onConnection) {
+    const told = opts.onConnection;
+    let lastError: string | undefined;
+    client.on('error', (err) => { lastError = err.message; });
+    client.on('connect', () => { lastError = undefined; told({ connected: true }); });
+    client.on('close', () => told({ connected: false, ...(lastError ? { error: lastError } : {}) }));
+  }
   client.on('message', (topic, payload) => {
     if (topic === dataTopic) {
       for (const e of verifier.accept(payload)) onEvent(e);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system peers the tests drive for real, when missing:
-# socat (kernel pty pairs), mosquitto (real MQTT broker), openssl (test
+# socat (kernel pty pairs), tmux (a real terminal for the live view's tests), mosquitto (real MQTT broker), openssl (test
 # certificates), PostgreSQL's server binaries (fleet ingest; the tests run
 # their own server in a temp dir), Debian's python3-cbor2 + python3-nacl for
 # the independent COSE verifier (run with /usr/bin/python3, not a pyenv python),
@@ -20,6 +20,7 @@ for pkg in libc6 libstdc++6 libatomic1; do
   for arch in arm64 armhf; do installed "$pkg:$arch" || missing+=("$pkg:$arch"); done
 done
 command -v socat >/dev/null 2>&1 || missing+=(socat)
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
