@@ -59,7 +59,10 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  // exit even if a library left a handle open (the work is done and flushed)
-  (code) => { process.exitCode = code; setTimeout(() => process.exit(code), 50).unref(); },
+  // Exit now: the work is done, and on Linux writes to stdout/stderr (files, pipes, ttys) are
+  // synchronous, so nothing is left unflushed. Waiting for the event loop to drain instead would
+  // tear down the signal handlers first: a late SIGTERM (a second one from an impatient operator)
+  // landing in that teardown killed the process with the signal instead of exit 0.
+  (code) => process.exit(code),
   (err: unknown) => { process.stderr.write(`tapwire: ${String(err)}\n`); process.exit(EXIT_RUNTIME); },
 );

@@ -19,6 +19,11 @@ test('SIGTERM twice (0, 1, 10, 100 and 500 ms apart), five times: exit 0 with "a
       const a = agent;
       await r.stream(40, 400);
       await waitFor(() => /debug journal|first batch journaled|info uplink connected/.test(a.stderr()), 10_000, 'the agent at work');
+      // The agent has read the round's lines (the cloud holds all but the last batch window): lines
+      // still in the pty when the port closes are not the agent's to keep, and would make this racy.
+      // The last window (up to maxRecords lines) is what the clean stop must flush, journal and publish.
+      const roundLast = r.written[r.written.length - 1]!;
+      await waitFor(() => r.cloud.values(READING).some((v) => v >= roundLast - 10), 20_000, 'the round read by the agent');
       const exited = new Promise<number | null>((res) => a.child.once('exit', (code) => res(code)));
       a.child.kill('SIGTERM');
       if (gapMs === 0) a.child.kill('SIGTERM');
