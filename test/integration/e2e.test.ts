@@ -160,7 +160,10 @@ test('`tapwire verify` (the CLI, a separate process) prints every verified readi
   const r = await rig(broker.url, 4);
   let agent: AgentProcess | undefined;
   const verify = spawn(process.execPath, ['--import', 'tsx', CLI, 'verify', '--url', broker.url, '--device', 'e2e-1',
-    '--pubkey', join(r.stateDir, 'device.pub'), '--json', '--count', '40', '--timeout', '30'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--pubkey', join(r.stateDir, 'device.pub'), '--json', '--count', '40', '--timeout', '30',
+    // the rig's own verifier holds the default (persistent) client id tapwire-verify-e2e-1: a second
+    // client with the same id would take the session over, and the two would kick each other off
+    '--client-id', 'e2e-cli-verify'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   verify.stdout.on('data', (d: Buffer) => { out += d.toString(); });

@@ -54,7 +54,15 @@ export async function startTmux(argv: string[], o: { cols: number; rows: number;
   const exitStatus = async (): Promise<number | undefined> => {
     const [dead, status, signal] = (await tmux('display-message', '-p', '-t', 't', '#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}')).trim().split(':');
     // the pane is dead when its pty closes; the status comes when tmux has reaped the process
-    if (dead !== '1' || (!status && !signal)) return undefined;
+    if (dead !== '1') return undefined;
+    if (!status && !signal) {
+      // tmux built with libutempter loses the SIGCHLD of a child that exits while utempter's own
+      // handler is in (tmux/tmux#311: it swaps it in when the pane's pty closes), and then never
+      // reaps it. The maintainers' workaround: send the server a SIGCHLD; the next poll reads the status.
+      const serverPid = Number((await tmux('display-message', '-p', '#{pid}')).trim());
+      if (serverPid > 0) process.kill(serverPid, 'SIGCHLD');
+      return undefined;
+    }
     // killed by a signal: the shell's convention, 128 + signal
     return status ? Number(status) : 128 + Number(signal);
   };
