@@ -33,8 +33,11 @@ export function escapeJson(json: string): string {
   return json.replace(UNSAFE, (c) => `\\u${hex(c, 4)}`);
 }
 
-/** A log field value: bare when it needs no quoting, else "quoted" with \" and \\; escaped either way. */
+/**
+ * A log field value: bare when it needs no quoting, else "quoted" with \" and
+ * \\ (a control character forces quotes); escaped either way.
+ */
 export function logValue(s: string): string {
-  if (s !== '' && !/[\s"=\\]/.test(s) && escapeText(s) === s) return s;
+  if (s !== '' && !/[\s"=]/.test(s) && escapeText(s) === s) return s;
   return `"${escapeText(s.replace(/["\\]/g, (c) => `\\${c}`))}"`;
 }
