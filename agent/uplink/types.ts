@@ -5,6 +5,7 @@ import type mqtt from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import type { Timer } from '../../hal/clock.js';
 import type { Journal, JournalRecord } from '../journal/journal.js';
+import type { DeviceLeaf } from './topics.js';
 import type { InflightWindow } from './window.js';
 
 /** One durable journal record. */
@@ -38,7 +39,7 @@ export interface UplinkOptions {
 export interface InboundMeta { retained: boolean; dup: boolean }
 
 /** Topics publishSigned() may use, relative to <prefix>/<dev>/. */
-export type SignedTopic = 'config/ack' | 'key';
+export type SignedTopic = Extract<DeviceLeaf, 'config/ack' | 'key'>;
 
 export interface UplinkState {
   connected: boolean;
