@@ -1,5 +1,9 @@
 // One line per event, `level component message key=value`, to stderr (journald
 // keeps them). Never pass a secret as a field: there is no redaction layer.
+// Message, component and fields are escaped (escape.ts): a bad line quoted in
+// a warning never copies raw control bytes into the log.
+
+import { escapeText, logValue } from './escape.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 export type Fields = Record<string, string | number | boolean | undefined | null>;
@@ -20,8 +24,7 @@ export interface LogOptions {
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 function formatValue(v: string | number | boolean): string {
-  const s = String(v);
-  return /[\s"=]/.test(s) || s === '' ? JSON.stringify(s) : s;
+  return logValue(String(v));
 }
 
 function formatFields(fields: Fields | undefined): string {
@@ -29,7 +32,7 @@ function formatFields(fields: Fields | undefined): string {
   let out = '';
   for (const [k, v] of Object.entries(fields)) {
     if (v === undefined || v === null) continue;
-    out += ` ${k}=${formatValue(v)}`;
+    out += ` ${escapeText(k)}=${formatValue(v)}`;
   }
   return out;
 }
@@ -39,7 +42,7 @@ export function createLogger(component: string, opts: LogOptions = {}): Logger {
   const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
   const emit = (level: Level, msg: string, fields?: Fields): void => {
     if (ORDER[level] < min) return;
-    write(`${level} ${component} ${msg}${formatFields(fields)}`);
+    write(`${level} ${escapeText(component)} ${escapeText(msg)}${formatFields(fields)}`);
   };
   return {
     debug: (m, f) => emit('debug', m, f),

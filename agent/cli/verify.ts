@@ -5,6 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { createSystemClock } from '../../hal/clock.js';
+import { escapeJson, escapeText } from '../escape.js';
 import { parsePublicKey } from '../encode/keys.js';
 import { createVerifyLive } from '../view/verify-live.js';
 import type { ChainSummary, VerifyEvent } from '../verify/chain.js';
@@ -45,7 +46,23 @@ Options:
       --timeout <s>          exit after s seconds
   -h, --help                 this help`;
 
+/** The lines printed for one event; every line escaped (names, values, units and reasons came from outside). */
 export function formatEvent(e: VerifyEvent | StatusEvent): string[] {
+  return eventLines(e).map(escapeText);
+}
+
+/** --json: one line per reading (a batch) or per event; valid JSON with no raw control character. */
+export function formatEventJson(e: VerifyEvent | StatusEvent): string[] {
+  if (e.kind === 'batch') return e.readings.map((r) => escapeJson(JSON.stringify({ seq: e.seq, clk: e.clk, ...r })));
+  return [escapeJson(JSON.stringify(e))];
+}
+
+/** Text for stderr: each line escaped. */
+function safeLines(text: string): string {
+  return text.split('\n').map(escapeText).join('\n');
+}
+
+function eventLines(e: VerifyEvent | StatusEvent): string[] {
   switch (e.kind) {
     case 'batch':
       return e.readings.map((r) => {
@@ -126,7 +143,9 @@ export const verifyCommand: Command = {
     const rejected = (reason: string): void => { rejections.set(reason, (rejections.get(reason) ?? 0) + 1); };
     let finish: () => void = () => undefined;
     const done = new Promise<void>((r) => { finish = r; });
-    const out = (line: string): void => { process.stdout.write(line + '\n'); };
+    // escaped here too: every line reaching stdout passes this one point
+    const out = (line: string): void => { process.stdout.write(escapeText(line) + '\n'); };
+    const outJson = (value: unknown): void => { process.stdout.write(escapeJson(JSON.stringify(value)) + '\n'); };
     // a terminal gets the live view; a pipe, a log or --json the lines, unchanged
     const live = process.stdout.isTTY && !values.json && !values.lines
       ? createVerifyLive({ out: process.stdout, device, url, clock: createSystemClock(), summary: () => session.summary(), describe: formatEvent })
@@ -142,7 +161,7 @@ export const verifyCommand: Command = {
       ...(live ? { onConnection: live.connection } : {}),
       onKey: (k) => {
         if (!k.ok) rejected(`key announcement: ${k.reason}`);
-        if (values.json) out(JSON.stringify(k));
+        if (values.json) outJson(k);
         else (live ? live.note : out)(k.ok ? `key rollover: ${k.signedBy} → ${k.newKid} from seq ${k.seq} (signed by the old key)${k.duplicate ? ', seen before' : ''}` : `key announcement REJECTED: ${k.reason}`);
       },
     }, (e) => {
@@ -150,20 +169,19 @@ export const verifyCommand: Command = {
       if (e.kind === 'status' && !e.ok) rejected(`status message: ${e.reason ?? 'invalid'}`);
       if (live) live.event(e);
       else if (values.json) {
-        if (e.kind === 'batch') for (const r of e.readings) out(JSON.stringify({ seq: e.seq, clk: e.clk, ...r }));
-        else out(JSON.stringify(e));
+        for (const l of formatEventJson(e)) process.stdout.write(l + '\n');
       } else {
         for (const l of formatEvent(e)) out(l);
       }
       if (e.kind === 'batch') { readings += e.readings.length; if (readings >= count) finish(); }
-    }, (err) => (live ? live.note(`warn ${err.message}`) : process.stderr.write(`warn verify ${err.message}\n`)));
+    }, (err) => (live ? live.note(`warn ${err.message}`) : process.stderr.write(`warn verify ${escapeText(err.message)}\n`)));
     try { await session.ready; } catch (err) {
       await session.close();
-      process.stderr.write(`error verify cannot subscribe url=${url} cause=${JSON.stringify((err as Error).message)}\n`);
+      process.stderr.write(`error verify cannot subscribe url=${escapeText(url)} cause=${escapeJson(JSON.stringify((err as Error).message))}\n`);
       return EXIT_RUNTIME;
     }
     if (live) { live.start(); live.note(`subscribed to ${device} at ${url}`); }
-    else process.stderr.write(`info verify subscribed device=${device} url=${url}\n`);
+    else process.stderr.write(`info verify subscribed device=${escapeText(device)} url=${escapeText(url)}\n`);
     const timer = Number.isFinite(timeoutS) ? setTimeout(finish, timeoutS * 1000) : undefined;
     const onSignal = (): void => finish();
     process.once('SIGINT', onSignal);
@@ -179,10 +197,10 @@ export const verifyCommand: Command = {
     // revised once the key announcement arrives; status messages are counted here
     const statusRejected = [...rejections].filter(([r]) => r.startsWith('status message:')).reduce((a, [, n]) => a + n, 0);
     const rejectedTotal = summary.rejected + statusRejected;
-    if (values.json) out(JSON.stringify({ kind: 'summary', ...summary, rejectedMessages: rejectedTotal, rejections: Object.fromEntries(rejections) }));
+    if (values.json) outJson({ kind: 'summary', ...summary, rejectedMessages: rejectedTotal, rejections: Object.fromEntries(rejections) });
     else {
-      process.stderr.write(formatSummary(summary) + '\n');
-      if (rejectedTotal > 0) process.stderr.write(formatRejections(rejections) + '\n');
+      process.stderr.write(safeLines(formatSummary(summary)) + '\n');
+      if (rejectedTotal > 0) process.stderr.write(safeLines(formatRejections(rejections)) + '\n');
     }
     return summary.complete && rejectedTotal === 0 ? EXIT_OK : EXIT_RUNTIME;
   },

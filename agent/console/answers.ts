@@ -3,7 +3,7 @@
 // came from outside is escaped (escape.ts) before it is laid out.
 
 import type { AgentStatus } from '../agent.js';
-import { escapeShort, escapeText } from './escape.js';
+import { escapeShort, escapeText } from '../escape.js';
 import { ago, keyValues, number, table } from './format.js';
 import type { FieldHistory } from './last-values.js';
 import { sparkline } from './sparkline.js';

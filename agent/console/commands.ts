@@ -3,7 +3,7 @@
 // shell, no escape to one, no argument that reaches a program or a file.
 
 import { configAnswer, helpAnswer, keyAnswer, lastAnswer, logAnswer, sourcesAnswer } from './answers.js';
-import { escapeShort } from './escape.js';
+import { escapeShort } from '../escape.js';
 import { bufferAnswer, statusAnswer, uplinkAnswer } from './status-answers.js';
 import type { ConsoleViews } from './views.js';
 

@@ -3,7 +3,7 @@
 // file — one home, so both always say the same in the same words.
 
 import type { AgentStatus } from '../agent.js';
-import { escapeShort, escapeText } from './escape.js';
+import { escapeShort, escapeText } from '../escape.js';
 import { bytes, duration, keyValues, shortBytes, when } from './format.js';
 
 type Pairs = Array<[string, string | number]>;

@@ -9,7 +9,7 @@
 
 import { createInterface, type Interface } from 'node:readline';
 import { PassThrough, Writable } from 'node:stream';
-import { escapeText } from './escape.js';
+import { escapeText } from '../escape.js';
 
 export interface TerminalOptions {
   prompt: string;

@@ -12,6 +12,7 @@ import { openDb } from '../ingest/db.js';
 import { createIngest } from '../ingest/ingest.js';
 import { ensureSchema } from '../ingest/schema.js';
 import type { Logger } from '../log.js';
+import { DEFAULT_TOPIC_PREFIX, everyDevice, isLeaf } from '../uplink/topics.js';
 
 export interface DemoIngest {
   /** Stores what is still arriving, closes the database; returns lines to print. */
@@ -35,11 +36,11 @@ export async function startDemoIngest(o: { dir: string; url: string; device: str
   const pending = new Set<Promise<unknown>>();
   const client: MqttClient = mqtt.connect(o.url, { protocolVersion: 4, clean: true, reconnectPeriod: 1000 });
   await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => client.subscribe(['tapwire/+/data', 'tapwire/+/key'], { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+    client.once('connect', () => client.subscribe([everyDevice(DEFAULT_TOPIC_PREFIX, 'data'), everyDevice(DEFAULT_TOPIC_PREFIX, 'key')], { qos: 1 }, (err) => (err ? reject(err) : resolve())));
     client.once('error', reject);
   });
   client.on('message', (topic, payload) => {
-    const p = (topic.endsWith('/key') ? ingest.key(topic, payload) : ingest.data(topic, payload))
+    const p = (isLeaf(topic, 'key') ? ingest.key(topic, payload) : ingest.data(topic, payload))
       .catch((err: Error) => o.log.warn('demo ingest: not stored', { topic, error: err.message }))
       .finally(() => pending.delete(p));
     pending.add(p);

@@ -51,18 +51,10 @@ export interface Parked { kind: 'park'; topic: string; dev: string; kid: Uint8Ar
 
 export type Checked = CheckedBatch | Parked | Reject;
 
-const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/; // the config schema's device id
-
 export const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-/** The device of `<prefix>/<dev>/<leaf>`, or undefined when the topic is not that shape. */
-export function deviceOfTopic(topic: string, prefix: string, leaf: 'data' | 'key'): string | undefined {
-  const head = `${prefix}/`;
-  const tail = `/${leaf}`;
-  if (!topic.startsWith(head) || !topic.endsWith(tail)) return undefined;
-  const dev = topic.slice(head.length, topic.length - tail.length);
-  return DEVICE_ID.test(dev) ? dev : undefined;
-}
+/** Where a topic names its device: agent/uplink/topics.ts (re-exported for the ingest's callers). */
+export { deviceOfTopic } from '../uplink/topics.js';
 
 export function reject(topic: string, dev: string | null, seq: number | null, code: RejectCode, reason: string): Reject {
   return { kind: 'reject', topic, dev, seq, code, reason };

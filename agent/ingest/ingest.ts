@@ -8,7 +8,8 @@
 import type { Clock, Timer } from '../../hal/clock.js';
 import { createCounters } from '../counters.js';
 import { createKeyedRateLimitedWarn, type Logger } from '../log.js';
-import { checkBatch, deviceOfTopic, reject } from './check.js';
+import { deviceOfTopic, DEFAULT_TOPIC_PREFIX } from '../uplink/topics.js';
+import { checkBatch, reject } from './check.js';
 import { createCommitter, type Committer } from './committer.js';
 import type { Db } from './db.js';
 import { createKeyCache } from './key-cache.js';
@@ -44,7 +45,7 @@ export interface Ingest {
 
 export function createIngest(opts: IngestOptions): Ingest {
   const { db, worker, clock, log } = opts;
-  const prefix = opts.topicPrefix ?? 'tapwire';
+  const prefix = opts.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
   const parkTimeoutS = Math.max(1, Math.round((opts.parkTimeoutMs ?? 3_600_000) / 1000));
   const counters = createCounters();
   const committer: Committer = createCommitter({ db, worker, maxGroup: opts.maxGroup ?? 16, clock, log });

@@ -18,6 +18,7 @@
 
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../log.js';
+import { everyDevice, sharedSubscription } from '../uplink/topics.js';
 
 export interface IntakeOptions {
   url: string;
@@ -161,8 +162,8 @@ export function createMqttIntake(o: IntakeOptions, handlers: IntakeHandlers): In
 
   return {
     async start() {
-      const share = `$share/${o.share}/${o.topicPrefix}/+/data`;
-      lanes.push(open(`${o.worker}-keys`, `${o.topicPrefix}/+/key`, handlers.key));
+      const share = sharedSubscription(o.share, everyDevice(o.topicPrefix, 'data'));
+      lanes.push(open(`${o.worker}-keys`, everyDevice(o.topicPrefix, 'key'), handlers.key));
       for (let i = 1; i <= o.lanes; i++) lanes.push(open(`${o.worker}-${i}`, share, handlers.data));
       await Promise.all(lanes.map((l) => l.ready));
     },

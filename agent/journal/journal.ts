@@ -12,7 +12,7 @@ import type { Logger } from '../log.js';
 import { parseBootId } from './chain-file.js';
 import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, encodeRecord } from './format.js';
 import { createJournalReader } from './read.js';
-import { keptOnDisk, lostAtOpen, resolveChain, resolveCommitted, scanJournal, type ChainHead, type ChainSource, type KeptRecord, type SeqRange } from './recover.js';
+import { keptOnDisk, lostAtOpen, recoverSegments, resolveChain, resolveCommitted, type ChainHead, type ChainSource, type KeptRecord, type SeqRange } from './recover.js';
 import { createSegmentStore } from './segments.js';
 import { createSpaceBound } from './space.js';
 import { createJournalState } from './state.js';
@@ -178,7 +178,7 @@ export function createJournal(opts: JournalOptions, deps: JournalDeps): Journal 
 
   async function doOpen(): Promise<RecoveryReport> {
     await fs.mkdir(opts.dir);
-    const scan = await scanJournal(opts.dir, fs, log);
+    const scan = await recoverSegments(opts.dir, fs, log);
     lastRec = scan.last;
     keptAtOpen = scan.kept;
     if (scan.dirDirty) dirtyDirs.add(opts.dir);
@@ -244,7 +244,7 @@ export function createJournal(opts: JournalOptions, deps: JournalDeps): Journal 
   // ── write path ──────────────────────────────────────────────────────────
 
   /** The fsync timer: started by the first unsynced write, never running while nothing is unsynced. */
-  function armTimer(ms = opts.fsyncIntervalMs): void {
+  function armFsyncTimer(ms = opts.fsyncIntervalMs): void {
     if (timer || ms === 0) return;
     timer = clock.setTimeout(() => {
       timer = undefined;
@@ -267,7 +267,7 @@ export function createJournal(opts: JournalOptions, deps: JournalDeps): Journal 
       // the record is written; a failed fsync is logged, counted and retried, and the record stays non-durable
       await doSync().catch(() => undefined);
     } else {
-      armTimer();
+      armFsyncTimer();
     }
   }
 
@@ -279,7 +279,7 @@ export function createJournal(opts: JournalOptions, deps: JournalDeps): Journal 
     } catch (err) {
       log.error('fsync failed; retrying', { dir: opts.dir, err: String(err) });
       counters.inc('journal.fsync_errors');
-      if (unsynced > 0) armTimer(opts.fsyncIntervalMs || FSYNC_RETRY_MS);
+      if (unsynced > 0) armFsyncTimer(opts.fsyncIntervalMs || FSYNC_RETRY_MS);
       throw err;
     }
   }

@@ -24,7 +24,7 @@ export interface LastRecord { seq: number; readings: number; bytes: Uint8Array }
  */
 export interface KeptRecord { seq: number; readings: number; /** payload bytes */ bytes: number; payload?: Uint8Array }
 
-export interface Scanned {
+export interface RecoveredSegments {
   segments: Segment[];
   /** Every record kept in `segments`, in seq order. */
   kept: KeptRecord[];
@@ -48,10 +48,10 @@ export interface Scanned {
 
 const QUARANTINED = /^(seg-\d{12,16}\.twj)(?:\.\d+)?\.quarantine$/;
 
-/** Scans `dir`; throws only when storage itself fails (ERR_JOURNAL_IO) or the directory is unusable. */
-export async function scanJournal(dir: string, fs: FileSystem, log: Logger): Promise<Scanned> {
+/** Recovers the segments in `dir` (reads every record; truncates a torn tail, quarantines an unreadable segment); throws only when storage itself fails (ERR_JOURNAL_IO) or the directory is unusable. */
+export async function recoverSegments(dir: string, fs: FileSystem, log: Logger): Promise<RecoveredSegments> {
   const pathOf = (name: string): string => join(dir, name);
-  const out: Scanned = {
+  const out: RecoveredSegments = {
     segments: [], kept: [], holes: [], corruptRecords: 0, truncatedBytes: 0, quarantined: [], damaged: false, nameSeq: 0,
     damageSeen: new Set(), dirDirty: false,
   };
@@ -246,7 +246,7 @@ export interface ChainResolution {
 }
 
 export interface ChainInputs {
-  scan: Pick<Scanned, 'last' | 'holes' | 'damaged' | 'nameSeq'>;
+  scan: Pick<RecoveredSegments, 'last' | 'holes' | 'damaged' | 'nameSeq'>;
   /** SHA-256 and epoch of scan.last (when there is one). */
   lastHash: Uint8Array;
   lastEpoch: Uint8Array;

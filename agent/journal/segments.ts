@@ -136,7 +136,7 @@ export function createSegmentStore(deps: SegmentStoreDeps): SegmentStore {
   }
 
   /** Rolls over to a new segment when needed; drops oldest segments beyond the bound (told via onDrop). */
-  async function prepare(seq: number, frameBytes: number): Promise<void> {
+  async function rollOverAndMakeRoom(seq: number, frameBytes: number): Promise<void> {
     // a quarter of what the segments may occupy (the disk's room when it holds less than the bound): one drop frees a quarter
     const segCap = Math.min(deps.segLimit, Math.max(SEGMENT_HEADER_BYTES + frameBytes, Math.floor(bound.room() / 4)));
     const roll = !active || active.broken || (active.seg.records > 0 && active.seg.size + frameBytes > segCap);
@@ -162,8 +162,9 @@ export function createSegmentStore(deps: SegmentStoreDeps): SegmentStore {
     dirDirty = true;
   }
 
-  async function writeOnce(seq: number, readings: number, frame: Uint8Array): Promise<void> {
-    await prepare(seq, frame.length);
+  /** One try at appending a record (write() tries again after ENOSPC, with room made). */
+  async function attemptWrite(seq: number, readings: number, frame: Uint8Array): Promise<void> {
+    await rollOverAndMakeRoom(seq, frame.length);
     const a = active!;
     const at = a.seg.size;
     try {
@@ -189,7 +190,7 @@ export function createSegmentStore(deps: SegmentStoreDeps): SegmentStore {
     async write(seq, readings, frame) {
       for (let attempt = 0; ; attempt++) {
         try {
-          await writeOnce(seq, readings, frame);
+          await attemptWrite(seq, readings, frame);
           return;
         } catch (err) {
           if (errorCode(err) !== 'ENOSPC' || attempt >= MAX_ENOSPC_RETRIES || segments.length === 0) throw err;

@@ -7,6 +7,7 @@
 
 import mqtt, { type MqttClient } from 'mqtt';
 import { decodeCbor } from '../encode/cbor.js';
+import { DEFAULT_TOPIC_PREFIX, deviceTopic } from '../uplink/topics.js';
 import { verifySign1 } from '../encode/cose.js';
 import { createChainVerifier, type ChainSummary, type KeyEvent, type VerifyEvent } from './chain.js';
 
@@ -53,10 +54,10 @@ export function subscribeVerifier(
   onEvent: (e: VerifyEvent | StatusEvent) => void,
   onError: (err: Error) => void = () => undefined,
 ): VerifierSession {
-  const prefix = opts.topicPrefix ?? 'tapwire';
-  const dataTopic = `${prefix}/${opts.device}/data`;
-  const statusTopic = `${prefix}/${opts.device}/status`;
-  const keyTopic = `${prefix}/${opts.device}/key`;
+  const prefix = opts.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
+  const dataTopic = deviceTopic(prefix, opts.device, 'data');
+  const statusTopic = deviceTopic(prefix, opts.device, 'status');
+  const keyTopic = deviceTopic(prefix, opts.device, 'key');
   const verifier = createChainVerifier({ device: opts.device, publicKeys: opts.publicKeys });
   const protocolVersion = opts.protocolVersion ?? 4;
   const clean = opts.clean ?? false;

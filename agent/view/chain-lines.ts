@@ -4,7 +4,7 @@
 // the agent's pending batches).
 
 import type { ChainSummary } from '../verify/chain.js';
-import { escapeShort } from '../console/escape.js';
+import { escapeShort } from '../escape.js';
 
 /** A label and its value, e.g. ['broker', 'up']. */
 export type Fact = readonly [string, string];

@@ -3,7 +3,7 @@
 // values. The same parts as the console's `last` (one home: console/).
 
 import type { FieldHistory } from '../console/last-values.js';
-import { escapeShort } from '../console/escape.js';
+import { escapeShort } from '../escape.js';
 import { duration, number, table } from '../console/format.js';
 import { sparkline } from '../console/sparkline.js';
 

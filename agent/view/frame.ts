@@ -9,7 +9,7 @@
 //   -- chain --                 7 more notes
 //   -- what happened --
 
-import { escapeText } from '../console/escape.js';
+import { escapeText } from '../escape.js';
 
 export interface FrameParts {
   title: string;

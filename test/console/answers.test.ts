@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { answerLine, type Answer } from '../../agent/console/commands.js';
 import { configEntries, redactUrl } from '../../agent/console/config-view.js';
-import { escapeText } from '../../agent/console/escape.js';
+import { escapeText } from '../../agent/escape.js';
 import { bytes, duration } from '../../agent/console/format.js';
 import { hexdump } from '../../agent/console/hexdump.js';
 import { bufferAnswer, statusAnswer, uplinkAnswer } from '../../agent/console/status-answers.js';

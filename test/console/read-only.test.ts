@@ -26,13 +26,14 @@ const ALLOWED = new Set([
   '../config/console-port.js', // the port rule (reads symlinks only)
   '../sources/reopen.js', // keeps the console port open like a source's
   '../log.js',
+  '../escape.js', // escaping of text from outside (pure string functions)
 ]);
 
 test('the console folder has the modules we expect to check', () => {
   for (const f of ['console.ts', 'commands.ts', 'terminal.ts', 'views.ts', 'monitor.ts']) assert.ok(files.includes(f), f);
 });
 
-test('console modules import only the terminal, their own folder, the port rule, the port keeper and the logger', () => {
+test('console modules import only the terminal, their own folder, the port rule, the port keeper, the logger and escaping', () => {
   for (const f of files) {
     for (const spec of valueImports(readFileSync(join(dir, f), 'utf8'))) {
       const ok = (spec.startsWith('./') && !spec.includes('..')) || ALLOWED.has(spec);

@@ -147,11 +147,11 @@ test('MQTT 5 against aedes (3.1.1 only) is refused, logged with the fix, and ret
     const n = broker.connections();
     assert.ok(n >= 3 && n <= 10, `${n} connection attempts in 2.5 s`);
     assert.is(attempts(), n, 'every attempt is one TCP connection');
-    const refused = lines.filter((l) => l.startsWith('error uplink connect refused: unsupported protocol version'));
+    const refused = lines.filter((l) => l.startsWith('error uplink connect refused: unacceptable protocol version'));
     assert.ok(refused.length >= 3, lines.join('\n'));
     assert.match(refused[0]!, /protocolVersion to 4/);
     assert.is(uplink.state().connected, false);
-    assert.match(uplink.state().lastError ?? '', /unsupported protocol version/);
+    assert.match(uplink.state().lastError ?? '', /unacceptable protocol version/);
   } finally {
     await uplink.stop();
     await broker.close();

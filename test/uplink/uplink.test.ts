@@ -271,7 +271,7 @@ test('MQTT 5 refused as an unacceptable protocol version hints at protocolVersio
   const { uplink, last, lines } = setup();
   await uplink.start();
   last().emit('error', Object.assign(new Error('Connection refused: Unacceptable protocol version'), { code: 1 }));
-  const line = lines.find((l) => l.includes('connect refused: unsupported protocol version'));
+  const line = lines.find((l) => l.includes('connect refused: unacceptable protocol version'));
   assert.ok(line, lines.join('\n'));
   assert.match(line!, /protocolVersion to 4/);
   await uplink.stop();
