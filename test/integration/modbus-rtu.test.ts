@@ -8,7 +8,7 @@ import type { ModbusDeviceConfig, RegisterConfig } from '../../agent/config/sche
 import { createCounters, type Counters } from '../../agent/counters.js';
 import { silentLogger } from '../../agent/log.js';
 import type { Reading } from '../../agent/reading.js';
-import { createModbusRtuSource } from '../../agent/sources/modbus-rtu.js';
+import { createModbusRtuSource } from '../../agent/sources/modbus-rtu/source.js';
 import type { Source } from '../../agent/sources/source.js';
 import { createSystemClock } from '../../hal/clock.js';
 import { nodeSerial } from '../../hal/serial-node.js';

@@ -7,7 +7,7 @@ import type { ModbusDeviceConfig, RegisterConfig } from '../../../agent/config/s
 import { createCounters } from '../../../agent/counters.js';
 import { silentLogger } from '../../../agent/log.js';
 import type { Reading } from '../../../agent/reading.js';
-import { createModbusRtuSource } from '../../../agent/sources/modbus-rtu.js';
+import { createModbusRtuSource } from '../../../agent/sources/modbus-rtu/source.js';
 import { createManualClock } from '../../../hal/clock.js';
 import { createSerialDoubleFactory } from '../../../hal/serial-double.js';
 import { attachFakeSlave, crcValid, drive, readResponse, type FakeUnit } from './fake-slave.js';

@@ -7,7 +7,7 @@ import type { RegisterConfig, SniffDeviceConfig } from '../../../agent/config/sc
 import { createCounters } from '../../../agent/counters.js';
 import { silentLogger } from '../../../agent/log.js';
 import type { Reading } from '../../../agent/reading.js';
-import { createModbusSniffSource } from '../../../agent/sources/modbus-sniff.js';
+import { createModbusSniffSource } from '../../../agent/sources/modbus-sniff/source.js';
 import { createManualClock } from '../../../hal/clock.js';
 import { createSerialDoubleFactory } from '../../../hal/serial-double.js';
 import { drive, withCrc } from './fake-slave.js';
