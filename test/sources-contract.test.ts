@@ -5,7 +5,7 @@
 // refuses, `check` refuses too: a config check calls ok never dies at start.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatIssues, validateConfig } from '../agent/config/load.js';
+import { formatIssues, schemaJson, validateConfig } from '../agent/config/load.js';
 import { createCounters } from '../agent/counters.js';
 import { silentLogger } from '../agent/log.js';
 import { SOURCE_TYPES } from '../agent/sources/registry.js';
@@ -100,6 +100,19 @@ test('every source type has a distinct type name and its schema names it', () =>
   const names = SOURCE_TYPES.map((d) => d.type);
   assert.is(new Set(names).size, names.length);
   for (const d of SOURCE_TYPES) assert.is((d.schema.properties.type as { const?: unknown }).const, d.type);
+});
+
+test('config schema prints the register rule: type optional, bit 0-15, defaults from the schema', () => {
+  const printed = JSON.parse(schemaJson()) as Json;
+  const sources = ((printed['properties'] as Json)['sources'] as Json)['items'] as { anyOf: Json[] };
+  const rtu = sources.anyOf.find((m) => ((m['properties'] as Json)['type'] as Json)['const'] === 'modbus-rtu') as Json;
+  const device = (((rtu['properties'] as Json)['devices'] as Json)['items'] as Json);
+  const register = (((device['properties'] as Json)['registers'] as Json)['items'] as Json);
+  assert.not.ok((register['required'] as string[]).includes('type'), 'type may be omitted (FC 1/2)');
+  const bit = (register['properties'] as Json)['bit'] as Json;
+  assert.equal([bit['minimum'], bit['maximum']], [0, 15]);
+  assert.match(String(((register['properties'] as Json)['type'] as Json)['description']), /non-zero/);
+  assert.is(((rtu['properties'] as Json)['intervalMs'] as Json)['default'], 5000);
 });
 
 test.run();

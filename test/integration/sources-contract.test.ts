@@ -12,7 +12,8 @@ import type { Reading } from '../../agent/reading.js';
 import { SOURCE_TYPES, createSource, type SourceConfig } from '../../agent/sources/registry.js';
 import { createSystemClock } from '../../hal/clock.js';
 import { nodeSerial } from '../../hal/serial-node.js';
-import { waitFor } from '../helpers.js';
+import { tempDir, waitFor } from '../helpers.js';
+import { runCli } from '../peers/agent-process.js';
 import { createPtyPair } from '../peers/socat.js';
 import { configWith, readmeSample } from '../sources-samples.js';
 
@@ -42,6 +43,26 @@ for (const descriptor of SOURCE_TYPES) {
     } finally {
       await pty.close();
     }
+  });
+}
+
+// Defects 1 and 7: `config check` refuses what `run` would die of, naming the
+// field and exiting 2; run refuses it with the same words before starting.
+for (const [pattern, words] of [['T=(?<t$x>\\d+)', 'group name "t$x"'], ['^(?<v>(a+)+)$', 'nested quantifier']] as const) {
+  test(`config check and run refuse the regex ${pattern} at sources[0].decoder.pattern, exit 2`, async () => {
+    const dir = tempDir();
+    try {
+      const file = `${dir.path}/c.json`;
+      const config = configWith({ ...readmeSample('lines'), decoder: { type: 'regex', pattern } });
+      writeFileSync(file, JSON.stringify({ ...config, stateDir: `${dir.path}/state`, uplink: { url: 'mqtt://127.0.0.1:1' } }));
+      for (const args of [['config', 'check', file], ['run', '--config', file]]) {
+        const r = await runCli(args);
+        assert.is(r.code, 2, `${args[0]}: ${r.stderr}`);
+        assert.ok(r.stderr.includes('sources[0].decoder.pattern'), `${args[0]} names the field:\n${r.stderr}`);
+        assert.ok(r.stderr.includes(words), `${args[0]} says why:\n${r.stderr}`);
+        assert.not.match(r.stderr, /^\s+at /m, 'no stack trace');
+      }
+    } finally { dir.remove(); }
   });
 }
 
