@@ -61,12 +61,6 @@ export const ConfigSchema = Type.Object({
   console: Type.Optional(ConsoleSchema),
 }, { ...strict, $id: 'https://tapwire.dev/schema/config-v1.json', title: 'Tapwire agent config' });
 
-// The source types' config types live in their folders (agent/sources/<type>/schema.ts).
-export type { DecoderConfig } from '../sources/decoders/schema.js';
-export type { LinesSourceConfig } from '../sources/lines/schema.js';
-export type { RegisterConfig } from '../sources/modbus/schema.js';
-export type { MasterPortConfig, ModbusDeviceConfig, ModbusRtuSourceConfig } from '../sources/modbus-rtu/schema.js';
-export type { ModbusSniffSourceConfig, SniffDeviceConfig } from '../sources/modbus-sniff/schema.js';
 export type SourceConfig = Static<typeof SourceSchema>;
 export type UplinkConfig = Static<typeof UplinkSchema>;
 export type ReconnectConfig = NonNullable<UplinkConfig['reconnect']>;

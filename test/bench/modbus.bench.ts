@@ -5,7 +5,7 @@
 //   node --import tsx test/bench/modbus.bench.ts
 
 import { pathToFileURL } from 'node:url';
-import type { RegisterConfig } from '../../agent/config/schema.js';
+import type { RegisterConfig } from '../../agent/sources/modbus/schema.js';
 import { createCounters } from '../../agent/counters.js';
 import { silentLogger } from '../../agent/log.js';
 import { createModbusRtuSource } from '../../agent/sources/modbus-rtu/source.js';

@@ -7,7 +7,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { ModbusDeviceConfig } from '../../agent/config/schema.js';
+import type { ModbusDeviceConfig } from '../../agent/sources/modbus-rtu/schema.js';
 import { createCounters, type Counters } from '../../agent/counters.js';
 import { silentLogger } from '../../agent/log.js';
 import type { Reading } from '../../agent/reading.js';

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
-import type { SniffDeviceConfig } from '../../agent/config/schema.js';
+import type { SniffDeviceConfig } from '../../agent/sources/modbus-sniff/schema.js';
 import { createCounters } from '../../agent/counters.js';
 import { silentLogger } from '../../agent/log.js';
 import type { Reading } from '../../agent/reading.js';

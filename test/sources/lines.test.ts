@@ -6,7 +6,7 @@ import { createCounters } from '../../agent/counters.js';
 import { silentLogger } from '../../agent/log.js';
 import type { Reading } from '../../agent/reading.js';
 import { createLinesSource } from '../../agent/sources/lines/source.js';
-import type { LinesSourceConfig } from '../../agent/config/schema.js';
+import type { LinesSourceConfig } from '../../agent/sources/lines/schema.js';
 
 function setup(extra: Partial<LinesSourceConfig> = {}) {
   const serial = createSerialDoubleFactory();

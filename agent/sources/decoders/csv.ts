@@ -2,7 +2,7 @@
 // column). A line with the wrong number of cells is malformed. Cells are
 // trimmed; empty cells are skipped; numbers -> v (with the configured unit), else vs. No quoting.
 
-import type { DecoderConfig } from '../../config/schema.js';
+import type { DecoderConfig } from './schema.js';
 import { type Problem, refuse } from '../problem.js';
 import { type DecodedValue, type DecodeResult, type LineDecoder, controlByte, fail, isBlank, isFieldName, none, parseNumber, stripCr } from './line-decoder.js';
 

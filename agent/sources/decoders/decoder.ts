@@ -3,7 +3,7 @@
 // (counted by the source); only a bad config throws, at createDecoder time,
 // and checkDecoder finds the same problems first (config check).
 
-import type { DecoderConfig } from '../../config/schema.js';
+import type { DecoderConfig } from './schema.js';
 import type { Reading } from '../../reading.js';
 import type { Problem } from '../problem.js';
 import { checkCsvDecoder, createCsvDecoder } from './csv.js';

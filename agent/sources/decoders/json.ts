@@ -2,7 +2,7 @@
 // unit), booleans -> vb, strings -> vs; nested objects flatten to "a.b" names;
 // arrays and nulls are skipped. Anything but an object, or invalid JSON, is malformed.
 
-import type { DecoderConfig } from '../../config/schema.js';
+import type { DecoderConfig } from './schema.js';
 import { type DecodedValue, type DecodeResult, type LineDecoder, controlByte, fail, isBlank, isFieldName, none, quote, stripCr } from './line-decoder.js';
 
 type JsonConfig = Extract<DecoderConfig, { type: 'json' }>;

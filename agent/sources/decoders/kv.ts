@@ -2,7 +2,7 @@
 // or ';'. A token without '=' or with a bad key makes the whole line malformed;
 // an empty value (`k=`) is skipped. Numbers -> v (with the configured unit), true/false -> vb, else vs.
 
-import type { DecoderConfig } from '../../config/schema.js';
+import type { DecoderConfig } from './schema.js';
 import { type DecodedValue, type DecodeResult, type LineDecoder, controlByte, fail, isBlank, isFieldName, none, parseNumber, quote, stripCr } from './line-decoder.js';
 
 type KvConfig = Extract<DecoderConfig, { type: 'kv' }>;

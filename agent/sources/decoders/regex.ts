@@ -6,7 +6,7 @@
 // No match, a control byte, or a line over MAX_REGEX_LINE -> malformed line;
 // a group that matched nothing is skipped.
 
-import type { DecoderConfig } from '../../config/schema.js';
+import type { DecoderConfig } from './schema.js';
 import { type Problem, refuse } from '../problem.js';
 import { type DecodedValue, type DecodeResult, type LineDecoder, controlByte, fail, isBlank, isFieldName, none, parseNumber, quote, stripCr } from './line-decoder.js';
 import { backtrackingRisk } from './regex-safety.js';

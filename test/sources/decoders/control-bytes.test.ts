@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createDecoder } from '../../../agent/sources/decoders/decoder.js';
-import type { DecoderConfig } from '../../../agent/config/schema.js';
+import type { DecoderConfig } from '../../../agent/sources/decoders/schema.js';
 
 const decoders: DecoderConfig[] = [
   { type: 'kv' },

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { DecoderConfig } from '../../../agent/config/schema.js';
+import type { DecoderConfig } from '../../../agent/sources/decoders/schema.js';
 import { createDecoder, toReadings, type DecodeResult, type LineDecoder } from '../../../agent/sources/decoders/decoder.js';
 import { prng } from '../../../agent/prng.js';
 

@@ -3,7 +3,8 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { ModbusDeviceConfig, RegisterConfig } from '../../../agent/config/schema.js';
+import type { ModbusDeviceConfig } from '../../../agent/sources/modbus-rtu/schema.js';
+import type { RegisterConfig } from '../../../agent/sources/modbus/schema.js';
 import { createCounters } from '../../../agent/counters.js';
 import { silentLogger } from '../../../agent/log.js';
 import type { Reading } from '../../../agent/reading.js';

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { RegisterConfig } from '../../../agent/config/schema.js';
+import type { RegisterConfig } from '../../../agent/sources/modbus/schema.js';
 import { decodeRegister, planReads, resolveRegister } from '../../../agent/sources/modbus/plan.js';
 import { checkDevices } from '../../../agent/sources/modbus/registers.js';
 import { problemPath } from '../../../agent/sources/problem.js';
