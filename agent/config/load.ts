@@ -1,6 +1,9 @@
 // Loads and validates the config. Invariant: a config is accepted only if it
 // passes the compiled schema and the cross-field rules; all issues are reported
 // at once, nothing is coerced, and defaults are filled into a copy, never the input.
+// A source is judged by its type's own check (agent/sources/<type>/, the same
+// code its factory refuses with) once it has the shape its schema fragment
+// asks for: shape problems first, then what the type's check finds.
 
 import { readFileSync, statSync } from 'node:fs';
 import type { Static, TObject } from '@sinclair/typebox';
