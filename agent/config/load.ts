@@ -2,15 +2,13 @@
 // passes the compiled schema and the cross-field rules; all issues are reported
 // at once, nothing is coerced, and defaults are filled into a copy, never the input.
 // A source is judged by its type's own check (agent/sources/<type>/, the same
-// code its factory refuses with) once it has the shape its schema fragment
-// asks for: shape problems first, then what the type's check finds.
+// code its factory refuses with), run on its well-formed part (prune.ts).
 
 import { readFileSync, statSync } from 'node:fs';
 import type { Static, TObject } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { sourceType, type SourceConfig } from '../sources/registry.js';
-import type { ProblemKind } from '../sources/problem.js';
+import { problemMessage, type ProblemKind } from '../sources/problem.js';
 import {
   ConfigSchema, JournalSchema, UplinkSchema,
   type BatchConfig, type Config, type JournalConfig, type ReconnectConfig, type UplinkConfig,
@@ -19,6 +17,7 @@ import { consoleClashes } from './console-port.js';
 import { withDefaults } from './defaults.js';
 import { expandDeviceId, type ReadText } from './device-id.js';
 import { lineColumn, scanJson } from './json-scan.js';
+import { prune } from './prune.js';
 import { secretPathIssues } from './secret-paths.js';
 import { collectSchemaIssues, formatPath, isPlainObject, IssueCode, oneLine, type ConfigIssue, type PathSegment } from './errors.js';
 
@@ -111,6 +110,7 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const int = (v: unknown): number | undefined => (Number.isInteger(v) ? (v as number) : undefined);
 
 function crossFieldIssues(config: Obj, issues: ConfigIssue[], warnings: ConfigIssue[]): void {
+  const shapeIssues = [...issues];
   const push = (segments: PathSegment[], code: string, message: string): void => {
     issues.push({ path: formatPath(segments), code, message });
   };
@@ -131,10 +131,17 @@ function crossFieldIssues(config: Obj, issues: ConfigIssue[], warnings: ConfigIs
       if (first === undefined) ports.set(portPath, i);
       else push(['sources', i, 'port', 'path'], IssueCode.DUPLICATE, `port ${JSON.stringify(portPath)} is already used by sources[${first}]; one port, one source`);
     }
-    // the type's own checks, the same its factory refuses with (agent/sources/descriptor.ts)
+    // the type's own checks, the same its factory refuses with (agent/sources/descriptor.ts),
+    // on the well-formed part of the source: every problem at once
     const type = sourceType(own(source, 'type'));
-    if (type && Value.Check(type.schema, source)) {
-      for (const p of type.check(source as Static<TObject>)) push(['sources', i, ...p.path], PROBLEM_CODES[p.kind], p.message);
+    const part = type ? prune(type.schema, source) : undefined;
+    if (!type || !part) return;
+    const full = (path: PathSegment[]): PathSegment[] => ['sources', i, ...part.remap(path)];
+    for (const p of type.check(part.value as Static<TObject>)) {
+      const path = formatPath(full(p.path));
+      // a schema issue at this place says it already
+      if (shapeIssues.some((issue) => issue.path === path || issue.path.startsWith(`${path}.`) || issue.path.startsWith(`${path}[`))) continue;
+      issues.push({ path, code: PROBLEM_CODES[p.kind], message: problemMessage(p, (also) => formatPath(full(also))) });
     }
   });
 

@@ -11,6 +11,8 @@ export interface Problem {
   path: ProblemPath;
   kind: ProblemKind;
   message: string;
+  /** The other place of a duplicate; shown after the message as "(also <path>)". */
+  also?: ProblemPath;
 }
 
 /** Thrown by a factory given a config its type's check refuses. */
@@ -24,14 +26,19 @@ export function problemPath(path: ProblemPath): string {
   return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
 }
 
-/** Prefixes every problem's path with `at`. */
+/** Prefixes every problem's paths with `at`. */
 export function under(at: ProblemPath, problems: Problem[]): Problem[] {
-  return problems.map((p) => ({ ...p, path: [...at, ...p.path] }));
+  return problems.map((p) => (p.also ? { ...p, path: [...at, ...p.path], also: [...at, ...p.also] } : { ...p, path: [...at, ...p.path] }));
+}
+
+/** The message with the other place of a duplicate, paths shown by `show`. */
+export function problemMessage(p: Problem, show: (path: ProblemPath) => string = problemPath): string {
+  return p.also ? `${p.message} (also ${show(p.also)})` : p.message;
 }
 
 /** Throws a SourceConfigError naming every problem, if there is one. */
 export function refuse(where: string, problems: Problem[]): void {
   if (problems.length === 0) return;
-  const text = problems.map((p) => (p.path.length > 0 ? `${problemPath(p.path)}: ${p.message}` : p.message)).join('; ');
+  const text = problems.map((p) => (p.path.length > 0 ? `${problemPath(p.path)}: ${problemMessage(p)}` : problemMessage(p))).join('; ');
   throw Object.assign(new Error(`${where}: ${text}`), { code: 'ERR_CONFIG' as const, problems });
 }

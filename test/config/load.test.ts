@@ -244,6 +244,25 @@ test('a number type with fc 1 is rejected; bool on fc 3 is a status word (bit op
   only(validateConfig(c), 'sources[1].devices[0].registers[0].bit', 'ERR_CONFIG_RANGE');
 });
 
+test('shape and register rules of one source are reported at once, at the places as written', () => {
+  const c = withMeter();
+  c.sources[1].devices[0].registers = [
+    { name: 'x', fc: 6, address: 0, type: 'u16' },
+    { name: 'a', fc: 4, address: 0, type: 'f32' },
+    { name: 'a', fc: 4, address: 10, type: 'u16' },
+    { name: 'w', fc: 4, address: 12 },
+    { name: 'f', fc: 4, address: 14, type: 'float' },
+  ];
+  const issues = issuesOf(validateConfig(c));
+  assert.equal(issues.map((i) => [i.path, i.code]), [
+    ['sources[1].devices[0].registers[0].fc', 'ERR_CONFIG_ENUM'],
+    ['sources[1].devices[0].registers[4].type', 'ERR_CONFIG_ENUM'],
+    ['sources[1].devices[0].registers[2].name', 'ERR_CONFIG_DUPLICATE'],
+    ['sources[1].devices[0].registers[3].type', 'ERR_CONFIG_REQUIRED'],
+  ]);
+  assert.match(issues[2]!.message, /\(also sources\[1\]\.devices\[0\]\.registers\[1\]\.name\)$/);
+});
+
 test('defect 2: a coil or discrete input may omit its type (a bit is a bool)', () => {
   const c = withMeter();
   delete c.sources[1].devices[0].registers[2].type;

@@ -37,12 +37,12 @@ export function checkDevices(devices: ReadonlyArray<{ unit: number; registers: r
   devices.forEach((device, d) => {
     const first = units.get(device.unit);
     if (first === undefined) units.set(device.unit, d);
-    else problems.push({ path: ['devices', d, 'unit'], kind: 'duplicate', message: `unit ${device.unit} is already listed at devices[${first}]; put all its registers there` });
+    else problems.push({ path: ['devices', d, 'unit'], kind: 'duplicate', message: `unit ${device.unit} is listed twice; put all its registers in one device`, also: ['devices', first, 'unit'] });
     device.registers.forEach((r, i) => {
       const here: ProblemPath = ['devices', d, 'registers', i];
       const seen = names.get(r.name);
       if (seen === undefined) names.set(r.name, here);
-      else problems.push({ path: [...here, 'name'], kind: 'duplicate', message: `duplicate register name ${JSON.stringify(r.name)} in this source (also devices[${seen[1]}].registers[${seen[3]}]); reading names must be unique` });
+      else problems.push({ path: [...here, 'name'], kind: 'duplicate', message: `duplicate register name ${JSON.stringify(r.name)} in this source; reading names must be unique`, also: [...seen, 'name'] });
       problems.push(...registerProblems(r, here));
     });
   });
