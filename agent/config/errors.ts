@@ -4,7 +4,7 @@
 
 import { Kind, type TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
-import { IDENTIFIER_PATTERN, RegisterSchema, TOPIC_PREFIX_PATTERN, URL_PATTERN } from './schema.js';
+import { IDENTIFIER_PATTERN, TOPIC_PREFIX_PATTERN, URL_PATTERN } from './schema-parts.js';
 
 export interface ConfigIssue {
   /** JS-style path to the offending value, e.g. "sources[1].port.path"; "" for the root. */
@@ -120,9 +120,10 @@ function literalIssue(schema: TSchema, literals: Literal[], value: unknown, path
   const sameType = literals.some((l) => typeof l === typeof value);
   const code = sameType ? IssueCode.ENUM : IssueCode.TYPE;
   const found = sameType ? show(value) : showTyped(value);
-  if (schema === RegisterSchema.properties.fc) {
-    const why = typeof value === 'number' ? ' (tapwire never writes to field devices)' : '';
-    return { path, code, message: `expected a read function code 1, 2, 3 or 4, got ${found}${why}` };
+  // a schema fragment may say in words what it expects, and why a wrong number is wrong
+  const [words, why]: unknown[] = [schema['x-expected'], schema['x-why-number']];
+  if (typeof words === 'string') {
+    return { path, code, message: `expected ${words}, got ${found}${typeof value === 'number' && typeof why === 'string' ? ` (${why})` : ''}` };
   }
   const hint = typeof value === 'string' ? didYouMean(value, literals.filter((l): l is string => typeof l === 'string')) : undefined;
   return {

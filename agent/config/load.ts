@@ -1,21 +1,25 @@
 // Loads and validates the config. Invariant: a config is accepted only if it
 // passes the compiled schema and the cross-field rules; all issues are reported
 // at once, nothing is coerced, and defaults are filled into a copy, never the input.
+// A source is judged by its type's own check (agent/sources/<type>/, the same
+// code its factory refuses with), run on its well-formed part (prune.ts).
 
 import { readFileSync, statSync } from 'node:fs';
-import { Kind, type TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import type { Static, TObject } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { sourceType, type SourceConfig } from '../sources/registry.js';
+import { problemMessage, type ProblemKind } from '../sources/problem.js';
 import {
   ConfigSchema, JournalSchema, UplinkSchema,
-  type BatchConfig, type Config, type CsvDecoderConfig, type DecoderConfig, type JournalConfig,
-  type LinesSourceConfig, type ModbusDeviceConfig, type ModbusRtuSourceConfig, type ModbusSniffSourceConfig,
-  type MasterPortConfig, type PortConfig, type ReconnectConfig, type RegisterConfig, type SniffDeviceConfig, type UplinkConfig,
+  type BatchConfig, type Config, type JournalConfig, type ReconnectConfig, type UplinkConfig,
 } from './schema.js';
 import { consoleClashes } from './console-port.js';
+import { withDefaults } from './defaults.js';
 import { expandDeviceId, type ReadText } from './device-id.js';
+import { lineColumn, scanJson } from './json-scan.js';
+import { prune } from './prune.js';
 import { secretPathIssues } from './secret-paths.js';
-import { collectSchemaIssues, formatPath, isPlainObject, IssueCode, oneLine, show, type ConfigIssue, type PathSegment } from './errors.js';
+import { collectSchemaIssues, formatPath, isPlainObject, IssueCode, oneLine, type ConfigIssue, type PathSegment } from './errors.js';
 
 export type { ConfigIssue } from './errors.js';
 export { IssueCode } from './errors.js';
@@ -25,26 +29,6 @@ export { schemaJson } from './schema.js';
 
 type WithDefaults<T, K extends keyof T> = Omit<T, K> & Required<Pick<T, K>>;
 
-export type ResolvedPort = Required<PortConfig>;
-export type ResolvedRegister = WithDefaults<RegisterConfig, 'wordOrder' | 'scale' | 'offset'>;
-export type ResolvedModbusDevice = WithDefaults<Omit<ModbusDeviceConfig, 'registers'>, 'timeoutMs' | 'retries' | 'backoffMaxMs'> & {
-  registers: ResolvedRegister[];
-};
-export type ResolvedSniffDevice = Omit<SniffDeviceConfig, 'registers'> & { registers: ResolvedRegister[] };
-export type ResolvedDecoder = Exclude<DecoderConfig, { type: 'csv' }> | WithDefaults<CsvDecoderConfig, 'delimiter'>;
-export type ResolvedLinesSource = WithDefaults<Omit<LinesSourceConfig, 'port' | 'decoder'>, 'delimiter' | 'maxLineBytes'> & {
-  port: ResolvedPort;
-  decoder: ResolvedDecoder;
-};
-export type ResolvedModbusRtuSource = WithDefaults<Omit<ModbusRtuSourceConfig, 'port' | 'devices'>, 'intervalMs' | 'maxGap'> & {
-  port: Required<MasterPortConfig>;
-  devices: ResolvedModbusDevice[];
-};
-export type ResolvedModbusSniffSource = WithDefaults<Omit<ModbusSniffSourceConfig, 'port' | 'devices'>, 'responseWindowMs'> & {
-  port: ResolvedPort;
-  devices: ResolvedSniffDevice[];
-};
-export type ResolvedSource = ResolvedLinesSource | ResolvedModbusRtuSource | ResolvedModbusSniffSource;
 /** clientId defaults to "tapwire-<device>". */
 export type ResolvedUplink = WithDefaults<Omit<UplinkConfig, 'reconnect'>, 'protocolVersion' | 'clientId' | 'topicPrefix' | 'keepaliveS' | 'inflight'> & {
   reconnect: Required<ReconnectConfig>;
@@ -55,7 +39,8 @@ export interface ResolvedConfig extends Config {
   uplink: ResolvedUplink;
   batch: Required<BatchConfig>;
   journal: Required<JournalConfig>;
-  sources: ResolvedSource[];
+  /** Defaults filled in; the source types' factories read them from the schema too. */
+  sources: SourceConfig[];
 }
 
 export type LoadResult = { ok: true; config: ResolvedConfig; warnings: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] };
@@ -114,31 +99,6 @@ function resolve(value: Config): ResolvedConfig {
   return filled;
 }
 
-/**
- * Copies a schema-valid value, adding each absent property's schema default
- * (objects defaulting to {} get their own defaults in turn). Not
- * Value.Default: its clone drops own "__proto__" keys (a units map may have
- * any name), and copying with Object.fromEntries keeps them.
- */
-function withDefaults(schema: TSchema, value: unknown): unknown {
-  const kind: unknown = schema[Kind];
-  if (kind === 'Union') {
-    const member = (schema['anyOf'] as TSchema[]).find((m) => Value.Check(m, value));
-    return member ? withDefaults(member, value) : value;
-  }
-  if (kind === 'Array' && Array.isArray(value)) return value.map((v: unknown) => withDefaults(schema['items'] as TSchema, v));
-  if ((kind !== 'Object' && kind !== 'Record') || !isPlainObject(value)) return value;
-  const out: Obj = Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
-  if (kind === 'Object') {
-    for (const [key, prop] of Object.entries(schema['properties'] as Record<string, TSchema>)) {
-      const present = Object.hasOwn(out, key);
-      if (!present && !Object.hasOwn(prop, 'default')) continue;
-      out[key] = withDefaults(prop, present ? out[key] : structuredClone(prop['default']));
-    }
-  }
-  return out;
-}
-
 // ── cross-field rules (run on whatever parts are well-formed) ─────────────
 
 type Obj = Record<string, unknown>;
@@ -149,11 +109,8 @@ const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const int = (v: unknown): number | undefined => (Number.isInteger(v) ? (v as number) : undefined);
 
-const WORDS: Record<string, number> = { bool: 1, u16: 1, i16: 1, u32: 2, i32: 2, f32: 2, u64: 4, i64: 4, f64: 4 };
-const NUMERIC_TYPES = 'u16, i16, u32, i32, f32, u64, i64 or f64';
-const FC_NAMES: Record<number, string> = { 1: 'coils', 2: 'discrete inputs', 3: 'holding registers', 4: 'input registers' };
-
 function crossFieldIssues(config: Obj, issues: ConfigIssue[], warnings: ConfigIssue[]): void {
+  const shapeIssues = [...issues];
   const push = (segments: PathSegment[], code: string, message: string): void => {
     issues.push({ path: formatPath(segments), code, message });
   };
@@ -174,9 +131,18 @@ function crossFieldIssues(config: Obj, issues: ConfigIssue[], warnings: ConfigIs
       if (first === undefined) ports.set(portPath, i);
       else push(['sources', i, 'port', 'path'], IssueCode.DUPLICATE, `port ${JSON.stringify(portPath)} is already used by sources[${first}]; one port, one source`);
     }
-    const type = own(source, 'type');
-    if (type === 'lines') decoderIssues(obj(own(source, 'decoder')), ['sources', i, 'decoder'], push);
-    if (type === 'modbus-rtu' || type === 'modbus-sniff') modbusIssues(source, ['sources', i], push);
+    // the type's own checks, the same its factory refuses with (agent/sources/descriptor.ts),
+    // on the well-formed part of the source: every problem at once
+    const type = sourceType(own(source, 'type'));
+    const part = type ? prune(type.schema, source) : undefined;
+    if (!type || !part) return;
+    const full = (path: PathSegment[]): PathSegment[] => ['sources', i, ...part.remap(path)];
+    for (const p of type.check(part.value as Static<TObject>)) {
+      const path = formatPath(full(p.path));
+      // a schema issue at this place says it already
+      if (shapeIssues.some((issue) => issue.path === path || issue.path.startsWith(`${path}.`) || issue.path.startsWith(`${path}[`))) continue;
+      issues.push({ path, code: PROBLEM_CODES[p.kind], message: problemMessage(p, (also) => formatPath(full(also))) });
+    }
   });
 
   uplinkIssues(obj(own(config, 'uplink')), push, warnings);
@@ -196,73 +162,9 @@ function crossFieldIssues(config: Obj, issues: ConfigIssue[], warnings: ConfigIs
 
 type Push = (segments: PathSegment[], code: string, message: string) => void;
 
-function decoderIssues(decoder: Obj | undefined, at: PathSegment[], push: Push): void {
-  const type = own(decoder, 'type');
-  if (type === 'regex') {
-    const pattern = str(own(decoder, 'pattern'));
-    if (pattern === undefined || pattern === '') return;
-    try {
-      new RegExp(pattern);
-    } catch (err) {
-      push([...at, 'pattern'], IssueCode.SEMANTIC, `expected a JavaScript regular expression, got ${show(pattern)}: ${err instanceof Error ? err.message : String(err)}`);
-      return;
-    }
-    // An alternative that matches "" makes exec() return a match whose
-    // `groups` exists exactly when the pattern has named groups.
-    const groups = new RegExp(`(?:${pattern})|`).exec('')?.groups;
-    if (!groups) push([...at, 'pattern'], IssueCode.SEMANTIC, `expected at least one named group like (?<temp>[0-9.]+), got ${show(pattern)}: each named group is a field`);
-  }
-  if (type === 'csv') {
-    const columns = own(decoder, 'columns');
-    if (!Array.isArray(columns) || !columns.every((c) => typeof c === 'string')) return;
-    if (columns.length > 0 && columns.every((c) => c === '')) {
-      push([...at, 'columns'], IssueCode.SEMANTIC, 'expected at least one non-empty column name, got only "" (which skips a column)');
-    }
-    const seen = new Set<string>();
-    columns.forEach((c: string, k) => {
-      if (c !== '' && seen.has(c)) push([...at, 'columns', k], IssueCode.DUPLICATE, `duplicate column name ${JSON.stringify(c)}; each column is a separate field`);
-      seen.add(c);
-    });
-  }
-}
-
-function modbusIssues(source: Obj | undefined, at: PathSegment[], push: Push): void {
-  const names = new Map<string, string>();
-  const units = new Map<number, number>();
-  list(own(source, 'devices')).forEach((rawDevice, d) => {
-    const device = obj(rawDevice);
-    const unit = int(own(device, 'unit'));
-    if (unit !== undefined) {
-      const first = units.get(unit);
-      if (first === undefined) units.set(unit, d);
-      else push([...at, 'devices', d, 'unit'], IssueCode.DUPLICATE, `unit ${unit} is already listed at ${formatPath([...at, 'devices', first])}; put all its registers there`);
-    }
-    list(own(device, 'registers')).forEach((rawRegister, r) => {
-      const register = obj(rawRegister);
-      const here: PathSegment[] = [...at, 'devices', d, 'registers', r];
-      const name = str(own(register, 'name'));
-      if (name !== undefined) {
-        const first = names.get(name);
-        if (first === undefined) names.set(name, formatPath([...here, 'name']));
-        else push([...here, 'name'], IssueCode.DUPLICATE, `duplicate register name ${JSON.stringify(name)} in this source (also ${first}); reading names must be unique`);
-      }
-      const fc = own(register, 'fc');
-      const type = str(own(register, 'type'));
-      const words = type === undefined ? undefined : WORDS[type];
-      if (typeof fc === 'number' && FC_NAMES[fc] !== undefined && type !== undefined && words !== undefined) {
-        if ((fc === 1 || fc === 2) && type !== 'bool') {
-          push([...here, 'type'], IssueCode.SEMANTIC, `expected "bool" for fc ${fc} (${FC_NAMES[fc]} are single bits), got ${JSON.stringify(type)}; numeric types need fc 3 or 4`);
-        } else if ((fc === 3 || fc === 4) && type === 'bool') {
-          push([...here, 'type'], IssueCode.SEMANTIC, `expected ${NUMERIC_TYPES} for fc ${fc} (${FC_NAMES[fc]}), got "bool"; bool needs fc 1 (coils) or 2 (discrete inputs)`);
-        }
-      }
-      const address = int(own(register, 'address'));
-      if (address !== undefined && address >= 0 && address <= 65535 && words !== undefined && address + words - 1 > 65535) {
-        push([...here, 'address'], IssueCode.RANGE, `expected at most ${65536 - words} for a ${type} (${words} registers wide, the last address is 65535), got ${address}`);
-      }
-    });
-  });
-}
+const PROBLEM_CODES: Record<ProblemKind, string> = {
+  semantic: IssueCode.SEMANTIC, duplicate: IssueCode.DUPLICATE, range: IssueCode.RANGE, required: IssueCode.REQUIRED,
+};
 
 function uplinkIssues(uplink: Obj | undefined, push: Push, warnings: ConfigIssue[]): void {
   if (!uplink) return;
@@ -358,166 +260,4 @@ function fileError(err: unknown): string {
 /** One line per issue: "<file>: <path>: <message> [<code>]" (empty parts left out). */
 export function formatIssues(issues: ConfigIssue[], file?: string): string {
   return issues.map((i) => [file, i.path, `${i.message} [${i.code}]`].filter((p) => p !== undefined && p !== '').join(': ')).join('\n');
-}
-
-function lineColumn(text: string, offset: number): string {
-  let line = 1;
-  let lineStart = 0;
-  for (let k = 0; k < offset && k < text.length; k++) {
-    if (text.charCodeAt(k) === 10) {
-      line++;
-      lineStart = k + 1;
-    }
-  }
-  return `${line}:${offset - lineStart + 1}`;
-}
-
-function charName(c: string): string {
-  return c >= ' ' && c <= '~' ? JSON.stringify(c) : `character U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
-}
-
-interface JsonScan {
-  fault?: { offset: number; message: string };
-  duplicates: { segments: PathSegment[]; offset: number }[];
-}
-
-type Frame = { kind: 'object'; keys: Set<string>; key: string } | { kind: 'array'; index: number };
-
-const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-
-/**
- * An RFC 8259 syntax scanner (iterative: nesting depth cannot overflow the
- * stack) that finds where JSON.parse would fail and which keys are repeated.
- */
-function scanJson(text: string): JsonScan {
-  const n = text.length;
-  const duplicates: JsonScan['duplicates'] = [];
-  const stack: Frame[] = [];
-  let i = 0;
-
-  const fault = (message: string, offset = i): JsonScan => ({ fault: { offset, message }, duplicates });
-  const skipWs = (): void => {
-    for (let c = text.charCodeAt(i); c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d; c = text.charCodeAt(++i));
-  };
-  const found = (): string => {
-    if (i >= n) return 'the end of the text';
-    const c = text.charAt(i);
-    if (c === "'") return `${charName(c)} (JSON strings and keys need double quotes)`;
-    if (c === '/' || c === '#') return `${charName(c)} (JSON has no comments)`;
-    return charName(c);
-  };
-  /** Scans a string starting at text[i] === '"'; returns an error message or undefined. */
-  const scanString = (): string | undefined => {
-    i++;
-    while (i < n) {
-      const c = text.charCodeAt(i);
-      if (c === 0x22) {
-        i++;
-        return undefined;
-      }
-      if (c === 0x5c) {
-        const e = text.charAt(i + 1);
-        if (e !== '' && '"\\/bfnrt'.includes(e)) i += 2;
-        else if (e === 'u' && /^[0-9A-Fa-f]{4}$/.test(text.slice(i + 2, i + 6))) i += 6;
-        else return e === '' ? 'unterminated string' : `invalid escape in a string: "\\" followed by ${charName(e)}`;
-        continue;
-      }
-      if (c < 0x20) return c === 0x0a ? 'line break inside a string (close the quote, or write \\n)' : 'control character inside a string (escape it)';
-      i++;
-    }
-    return 'unterminated string (missing closing ")';
-  };
-  const scanKey = (frame: Frame & { kind: 'object' }): JsonScan | undefined => {
-    skipWs();
-    if (text.charAt(i) !== '"') {
-      return fault(text.charAt(i) === '}' ? 'expected a key, found "}" (JSON allows no trailing comma)' : `expected a key in double quotes, found ${found()}`);
-    }
-    const start = i;
-    const err = scanString();
-    if (err) return fault(err);
-    const key = JSON.parse(text.slice(start, i)) as string;
-    if (frame.keys.has(key)) {
-      const segments = stack.slice(0, -1).map((f) => (f.kind === 'object' ? f.key : f.index));
-      duplicates.push({ segments: [...segments, key], offset: start });
-    }
-    frame.keys.add(key);
-    frame.key = key;
-    skipWs();
-    if (text.charAt(i) !== ':') return fault(`expected ":" after the key ${JSON.stringify(key)}, found ${found()}`);
-    i++;
-    return undefined;
-  };
-
-  let expectValue = true;
-  for (;;) {
-    skipWs();
-    if (expectValue) {
-      if (i >= n) return fault(text.trim() === '' ? 'the text is empty; expected a JSON object' : 'unexpected end of the text; expected a value');
-      const c = text.charAt(i);
-      if (c === '{') {
-        i++;
-        skipWs();
-        if (text.charAt(i) === '}') {
-          i++;
-          expectValue = false;
-          continue;
-        }
-        const frame: Frame = { kind: 'object', keys: new Set(), key: '' };
-        stack.push(frame);
-        const bad = scanKey(frame);
-        if (bad) return bad;
-      } else if (c === '[') {
-        i++;
-        skipWs();
-        if (text.charAt(i) === ']') {
-          i++;
-          expectValue = false;
-          continue;
-        }
-        stack.push({ kind: 'array', index: 0 });
-      } else if (c === '"') {
-        const start = i;
-        const err = scanString();
-        if (err) return fault(err, err.startsWith('unterminated') ? start : i);
-        expectValue = false;
-      } else if (c === '-' || (c >= '0' && c <= '9')) {
-        NUMBER.lastIndex = i;
-        const m = NUMBER.exec(text);
-        if (!m) return fault(`invalid number, found ${found()}`);
-        i += m[0].length;
-        expectValue = false;
-      } else if (text.startsWith('true', i) || text.startsWith('null', i)) {
-        i += 4;
-        expectValue = false;
-      } else if (text.startsWith('false', i)) {
-        i += 5;
-        expectValue = false;
-      } else if (c === ']' || c === '}') {
-        return fault(`expected a value, found ${found()} (JSON allows no trailing comma)`);
-      } else {
-        return fault(`expected a value, found ${found()}`);
-      }
-    } else {
-      const top = stack[stack.length - 1];
-      if (!top) return i < n ? fault(`unexpected ${found()} after the end of the JSON value`) : { duplicates };
-      const close = top.kind === 'object' ? '}' : ']';
-      if (i >= n) return fault(`unexpected end of the text; expected "," or "${close}"`);
-      const c = text.charAt(i);
-      if (c === ',') {
-        i++;
-        if (top.kind === 'object') {
-          const bad = scanKey(top);
-          if (bad) return bad;
-        } else {
-          top.index++;
-        }
-        expectValue = true;
-      } else if (c === close) {
-        i++;
-        stack.pop();
-      } else {
-        return fault(`expected "," or "${close}", found ${found()}`);
-      }
-    }
-  }
 }

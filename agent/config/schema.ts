@@ -1,129 +1,17 @@
-// The config schema: the single source of truth for the config file. It yields
-// the TypeScript types (Static), the runtime validation and the JSON Schema
-// that `tapwire config schema` prints. Add fields; never rename them.
+// The config schema: the single source of truth for the config file, defaults
+// included. It yields the TypeScript types (Static), the runtime validation and
+// the JSON Schema that `tapwire config schema` prints. The sources' part is
+// assembled from the source types' descriptors (agent/sources/registry.ts).
+// Add fields; never rename them.
 
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { SOURCE_TYPES, type SourceSchemas } from '../sources/registry.js';
+import { Identifier, PortSchema, strict, TOPIC_PREFIX_PATTERN, URL_PATTERN } from './schema-parts.js';
 
-const strict = { additionalProperties: false } as const;
+export { IDENTIFIER_PATTERN, PortSchema, TOPIC_PREFIX_PATTERN, URL_PATTERN, type PortConfig } from './schema-parts.js';
 
-// Patterns are exported so that validation errors can explain them in words.
-/** Used in MQTT topics and SenML names: no '/', '+', '#', spaces. */
-export const IDENTIFIER_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
-export const URL_PATTERN = '^mqtts?://[^\\s]+$';
-export const TOPIC_PREFIX_PATTERN = '^[^+#\\s]+$';
-
-const Identifier = (description: string) =>
-  Type.String({ pattern: IDENTIFIER_PATTERN, description });
-
-const Units = Type.Record(Type.String(), Type.String(), {
-  description: 'SenML unit per field name, e.g. {"temp": "Cel"}',
-});
-
-export const PortSchema = Type.Object({
-  path: Type.String({ minLength: 1, description: 'serial device, e.g. /dev/ttyUSB0 or /dev/serial/by-id/...' }),
-  baudRate: Type.Integer({ minimum: 50, maximum: 4_000_000, description: 'bits per second' }),
-  dataBits: Type.Optional(Type.Union([Type.Literal(5), Type.Literal(6), Type.Literal(7), Type.Literal(8)], { default: 8 })),
-  stopBits: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2)], { default: 1 })),
-  parity: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('even'), Type.Literal('odd')], { default: 'none' })),
-}, { ...strict, description: 'serial port settings (8N1 unless stated)' });
-
-// ── line decoders ──────────────────────────────────────────────────────────
-export const KvDecoderSchema = Type.Object({
-  type: Type.Literal('kv'),
-  units: Type.Optional(Units),
-}, { ...strict, description: 'key=value pairs separated by spaces, commas or semicolons: "temp=21.5 hum=40"' });
-
-export const CsvDecoderSchema = Type.Object({
-  type: Type.Literal('csv'),
-  columns: Type.Array(Type.String({ minLength: 0 }), { minItems: 1, description: 'column names in order; "" skips a column' }),
-  delimiter: Type.Optional(Type.String({ minLength: 1, maxLength: 1, default: ',' })),
-  units: Type.Optional(Units),
-}, strict);
-
-export const RegexDecoderSchema = Type.Object({
-  type: Type.Literal('regex'),
-  pattern: Type.String({ minLength: 1, description: 'JavaScript regular expression with named groups; each group is a field' }),
-  units: Type.Optional(Units),
-}, strict);
-
-export const JsonDecoderSchema = Type.Object({
-  type: Type.Literal('json'),
-  units: Type.Optional(Units),
-}, { ...strict, description: 'one JSON object per line; numbers, booleans and strings become readings (nested keys joined with ".")' });
-
-export const NmeaDecoderSchema = Type.Object({
-  type: Type.Literal('nmea'),
-}, { ...strict, description: 'NMEA 0183: GGA, RMC, MWV, MTW, XDR; checksum required' });
-
-export const DecoderSchema = Type.Union([KvDecoderSchema, CsvDecoderSchema, RegexDecoderSchema, JsonDecoderSchema, NmeaDecoderSchema]);
-
-export const LinesSourceSchema = Type.Object({
-  id: Identifier('source id; reading names are "<id>:<field>"'),
-  type: Type.Literal('lines'),
-  port: PortSchema,
-  decoder: DecoderSchema,
-  delimiter: Type.Optional(Type.String({ minLength: 1, default: '\n', description: 'line delimiter; a trailing \\r is always stripped' })),
-  maxLineBytes: Type.Optional(Type.Integer({ minimum: 16, maximum: 65536, default: 1024, description: 'longer lines are counted and dropped' })),
-}, strict);
-
-// ── Modbus ─────────────────────────────────────────────────────────────────
-export const RegisterSchema = Type.Object({
-  name: Identifier('reading name; the SenML name is "<source id>:<name>"'),
-  // Only read function codes exist in the schema: 1 coils, 2 discrete inputs,
-  // 3 holding registers, 4 input registers.
-  fc: Type.Union([Type.Literal(1), Type.Literal(2), Type.Literal(3), Type.Literal(4)], { description: 'read function code 1-4; nothing else exists' }),
-  address: Type.Integer({ minimum: 0, maximum: 65535, description: 'zero-based PDU address' }),
-  type: Type.Union([
-    Type.Literal('bool'), Type.Literal('u16'), Type.Literal('i16'), Type.Literal('u32'), Type.Literal('i32'),
-    Type.Literal('f32'), Type.Literal('u64'), Type.Literal('i64'), Type.Literal('f64'),
-  ], {
-    description: 'bool for FC 1/2; u16 i16 u32 i32 f32 u64 i64 f64 for FC 3/4 (width gives the register count)',
-  }),
-  wordOrder: Type.Optional(Type.Union([Type.Literal('big'), Type.Literal('little')], { default: 'big', description: 'big: high word first' })),
-  scale: Type.Optional(Type.Number({ default: 1 })),
-  offset: Type.Optional(Type.Number({ default: 0 })),
-  unit: Type.Optional(Type.String({ description: 'SenML unit, e.g. "V", "A", "Cel"' })),
-}, strict);
-
-const UnitId = Type.Integer({ minimum: 1, maximum: 247, description: 'Modbus slave address' });
-
-export const ModbusDeviceSchema = Type.Object({
-  unit: UnitId,
-  timeoutMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 10_000, default: 200, description: 'response timeout per request' })),
-  retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 5, default: 1, description: 'retries per request before the unit counts as failed this cycle' })),
-  backoffMaxMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000, default: 60_000, description: 'cap for skipping a failing unit (exponential backoff)' })),
-  registers: Type.Array(RegisterSchema, { minItems: 1 }),
-}, strict);
-
-export const SniffDeviceSchema = Type.Object({
-  unit: UnitId,
-  registers: Type.Array(RegisterSchema, { minItems: 1 }),
-}, strict);
-
-/** The master's port: the serial settings, and whether the adapter echoes what it sends. */
-export const MasterPortSchema = Type.Object({
-  ...PortSchema.properties,
-  echo: Type.Optional(Type.Boolean({ default: false, description: 'the RS-485 adapter hears its own transmission (local echo): skip the copy of each request' })),
-}, { ...strict, description: 'serial port settings (8N1 unless stated)' });
-
-export const ModbusRtuSourceSchema = Type.Object({
-  id: Identifier('source id'),
-  type: Type.Literal('modbus-rtu'),
-  port: MasterPortSchema,
-  intervalMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 86_400_000, default: 5000, description: 'poll cycle period' })),
-  maxGap: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, default: 4, description: 'merge registers at most this many addresses apart into one request' })),
-  devices: Type.Array(ModbusDeviceSchema, { minItems: 1 }),
-}, strict);
-
-export const ModbusSniffSourceSchema = Type.Object({
-  id: Identifier('source id'),
-  type: Type.Literal('modbus-sniff'),
-  port: PortSchema,
-  responseWindowMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 60_000, default: 1000, description: 'a response pairs with the request before it only if it comes within this time; set it above the master\'s timeout' })),
-  devices: Type.Array(SniffDeviceSchema, { minItems: 1 }),
-}, strict);
-
-export const SourceSchema = Type.Union([LinesSourceSchema, ModbusRtuSourceSchema, ModbusSniffSourceSchema]);
+/** Every source type's schema fragment, from the registry: this file names no source type. */
+export const SourceSchema = Type.Union(SOURCE_TYPES.map((d) => d.schema) as SourceSchemas[]);
 
 // ── uplink, batching, journal ──────────────────────────────────────────────
 export const UplinkSchema = Type.Object({
@@ -173,21 +61,6 @@ export const ConfigSchema = Type.Object({
   console: Type.Optional(ConsoleSchema),
 }, { ...strict, $id: 'https://tapwire.dev/schema/config-v1.json', title: 'Tapwire agent config' });
 
-export type PortConfig = Static<typeof PortSchema>;
-export type MasterPortConfig = Static<typeof MasterPortSchema>;
-export type KvDecoderConfig = Static<typeof KvDecoderSchema>;
-export type CsvDecoderConfig = Static<typeof CsvDecoderSchema>;
-export type RegexDecoderConfig = Static<typeof RegexDecoderSchema>;
-export type JsonDecoderConfig = Static<typeof JsonDecoderSchema>;
-export type NmeaDecoderConfig = Static<typeof NmeaDecoderSchema>;
-export type DecoderConfig = Static<typeof DecoderSchema>;
-export type LinesSourceConfig = Static<typeof LinesSourceSchema>;
-export type RegisterConfig = Static<typeof RegisterSchema>;
-export type RegisterType = RegisterConfig['type'];
-export type ModbusDeviceConfig = Static<typeof ModbusDeviceSchema>;
-export type SniffDeviceConfig = Static<typeof SniffDeviceSchema>;
-export type ModbusRtuSourceConfig = Static<typeof ModbusRtuSourceSchema>;
-export type ModbusSniffSourceConfig = Static<typeof ModbusSniffSourceSchema>;
 export type SourceConfig = Static<typeof SourceSchema>;
 export type UplinkConfig = Static<typeof UplinkSchema>;
 export type ReconnectConfig = NonNullable<UplinkConfig['reconnect']>;

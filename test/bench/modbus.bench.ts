@@ -5,11 +5,11 @@
 //   node --import tsx test/bench/modbus.bench.ts
 
 import { pathToFileURL } from 'node:url';
-import type { RegisterConfig } from '../../agent/config/schema.js';
+import type { RegisterConfig } from '../../agent/sources/modbus/schema.js';
 import { createCounters } from '../../agent/counters.js';
 import { silentLogger } from '../../agent/log.js';
-import { createModbusRtuSource } from '../../agent/sources/modbus-rtu.js';
-import { createModbusSniffSource } from '../../agent/sources/modbus-sniff.js';
+import { createModbusRtuSource } from '../../agent/sources/modbus-rtu/source.js';
+import { createModbusSniffSource } from '../../agent/sources/modbus-sniff/source.js';
 import { createRtuSplitter } from '../../agent/sources/modbus/frame.js';
 import { createManualClock } from '../../hal/clock.js';
 import { createSerialDoubleFactory } from '../../hal/serial-double.js';

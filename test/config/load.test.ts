@@ -230,18 +230,58 @@ test('two sources on the same port are rejected', () => {
   assert.match(issue.message, /already used by sources\[0\]/);
 });
 
-test('bool with fc 3 and a number type with fc 1 are rejected', () => {
+test('a number type with fc 1 is rejected; bool on fc 3 is a status word (bit optional)', () => {
   const c = withMeter();
   c.sources[1].devices[0].registers[0].type = 'bool';
   c.sources[1].devices[0].registers[0].fc = 3;
   c.sources[1].devices[0].registers[2].type = 'u16';
+  const issue = only(validateConfig(c), 'sources[1].devices[0].registers[2].type', 'ERR_CONFIG_SEMANTIC');
+  assert.match(issue.message, /expected "bool" \(or no type\) for fc 1/);
+  c.sources[1].devices[0].registers[2].type = 'bool';
+  c.sources[1].devices[0].registers[0].bit = 7;
+  configOf(validateConfig(c));
+  c.sources[1].devices[0].registers[0].bit = 16;
+  only(validateConfig(c), 'sources[1].devices[0].registers[0].bit', 'ERR_CONFIG_RANGE');
+});
+
+test('shape and register rules of one source are reported at once, at the places as written', () => {
+  const c = withMeter();
+  c.sources[1].devices[0].registers = [
+    { name: 'x', fc: 6, address: 0, type: 'u16' },
+    { name: 'a', fc: 4, address: 0, type: 'f32' },
+    { name: 'a', fc: 4, address: 10, type: 'u16' },
+    { name: 'w', fc: 4, address: 12 },
+    { name: 'f', fc: 4, address: 14, type: 'float' },
+  ];
   const issues = issuesOf(validateConfig(c));
   assert.equal(issues.map((i) => [i.path, i.code]), [
-    ['sources[1].devices[0].registers[0].type', 'ERR_CONFIG_SEMANTIC'],
-    ['sources[1].devices[0].registers[2].type', 'ERR_CONFIG_SEMANTIC'],
+    ['sources[1].devices[0].registers[0].fc', 'ERR_CONFIG_ENUM'],
+    ['sources[1].devices[0].registers[4].type', 'ERR_CONFIG_ENUM'],
+    ['sources[1].devices[0].registers[2].name', 'ERR_CONFIG_DUPLICATE'],
+    ['sources[1].devices[0].registers[3].type', 'ERR_CONFIG_REQUIRED'],
   ]);
-  assert.match(issues[0]!.message, /for fc 3 \(holding registers\), got "bool"/);
-  assert.match(issues[1]!.message, /expected "bool" for fc 1/);
+  assert.match(issues[2]!.message, /\(also sources\[1\]\.devices\[0\]\.registers\[1\]\.name\)$/);
+});
+
+test('defect 2: a coil or discrete input may omit its type (a bit is a bool)', () => {
+  const c = withMeter();
+  delete c.sources[1].devices[0].registers[2].type;
+  c.sources[1].devices[0].registers.push({ name: 'door', fc: 2, address: 4 });
+  configOf(validateConfig(c));
+  delete c.sources[1].devices[0].registers[0].type;
+  const issue = only(validateConfig(c), 'sources[1].devices[0].registers[0].type', 'ERR_CONFIG_REQUIRED');
+  assert.match(issue.message, /fc 4 \(input registers\)/);
+});
+
+test('defect 3: bool on fc 3/4 with an optional bit 0-15; bit only there', () => {
+  const c = withMeter();
+  c.sources[1].devices[0].registers.push({ name: 'alarm', fc: 3, address: 20, type: 'bool' }, { name: 'trip', fc: 4, address: 21, type: 'bool', bit: 15 });
+  configOf(validateConfig(c));
+  c.sources[1].devices[0].registers[2].bit = 0;
+  only(validateConfig(c), 'sources[1].devices[0].registers[2].bit', 'ERR_CONFIG_SEMANTIC');
+  delete c.sources[1].devices[0].registers[2].bit;
+  c.sources[1].devices[0].registers[0].bit = 1;
+  only(validateConfig(c), 'sources[1].devices[0].registers[0].bit', 'ERR_CONFIG_SEMANTIC');
 });
 
 test('a register must fit below address 65536', () => {
@@ -277,6 +317,24 @@ test('a regex decoder needs a valid pattern with a named group', () => {
   const issue = only(validateConfig(c), 'sources[0].decoder.pattern', 'ERR_CONFIG_SEMANTIC');
   assert.match(issue.message, /expected at least one named group/);
   c.sources[0].decoder.pattern = 'T=(?<temp>[0-9.]+)|H=(?<hum>\\d+)';
+  configOf(validateConfig(c));
+});
+
+test('defect 1: a group name the decoder refuses is refused by check, in the same words', () => {
+  const c = example();
+  c.sources[0].decoder = { type: 'regex', pattern: 'T=(?<t$x>\\d+)' };
+  const issue = only(validateConfig(c), 'sources[0].decoder.pattern', 'ERR_CONFIG_SEMANTIC');
+  assert.match(issue.message, /group name "t\$x" may only use/);
+});
+
+test('defect 7: a pattern that can backtrack catastrophically is refused, naming the rule', () => {
+  const c = example();
+  for (const [pattern, rule] of [['^(?<v>(a+)+)$', /nested quantifier/], ['^(?<v>(?:a|ab)*)$', /overlapping alternation/], ['(?<v>(\\w|\\d)+)!', /overlapping alternation/]] as const) {
+    c.sources[0].decoder = { type: 'regex', pattern };
+    const issue = only(validateConfig(c), 'sources[0].decoder.pattern', 'ERR_CONFIG_SEMANTIC');
+    assert.match(issue.message, rule, pattern);
+  }
+  c.sources[0].decoder = { type: 'regex', pattern: '^T=(?<t>-?\\d+(?:\\.\\d+)?) H=(?<h>[0-9.]+)$' };
   configOf(validateConfig(c));
 });
 

@@ -7,11 +7,11 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { ModbusDeviceConfig } from '../../agent/config/schema.js';
+import type { ModbusDeviceConfig } from '../../agent/sources/modbus-rtu/schema.js';
 import { createCounters, type Counters } from '../../agent/counters.js';
 import { silentLogger } from '../../agent/log.js';
 import type { Reading } from '../../agent/reading.js';
-import { createModbusRtuSource } from '../../agent/sources/modbus-rtu.js';
+import { createModbusRtuSource } from '../../agent/sources/modbus-rtu/source.js';
 import type { Source } from '../../agent/sources/source.js';
 import { createSystemClock } from '../../hal/clock.js';
 import { nodeSerial } from '../../hal/serial-node.js';

@@ -6,11 +6,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
-import type { SniffDeviceConfig } from '../../agent/config/schema.js';
+import type { SniffDeviceConfig } from '../../agent/sources/modbus-sniff/schema.js';
 import { createCounters } from '../../agent/counters.js';
 import { silentLogger } from '../../agent/log.js';
 import type { Reading } from '../../agent/reading.js';
-import { createModbusSniffSource } from '../../agent/sources/modbus-sniff.js';
+import { createModbusSniffSource } from '../../agent/sources/modbus-sniff/source.js';
 import { createSystemClock } from '../../hal/clock.js';
 import { nodeSerial } from '../../hal/serial-node.js';
 import { waitFor } from '../helpers.js';

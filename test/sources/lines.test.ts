@@ -5,8 +5,8 @@ import { createSerialDoubleFactory } from '../../hal/serial-double.js';
 import { createCounters } from '../../agent/counters.js';
 import { silentLogger } from '../../agent/log.js';
 import type { Reading } from '../../agent/reading.js';
-import { createLinesSource } from '../../agent/sources/lines.js';
-import type { LinesSourceConfig } from '../../agent/config/schema.js';
+import { createLinesSource } from '../../agent/sources/lines/source.js';
+import type { LinesSourceConfig } from '../../agent/sources/lines/schema.js';
 
 function setup(extra: Partial<LinesSourceConfig> = {}) {
   const serial = createSerialDoubleFactory();

@@ -1,19 +1,30 @@
 // The line-decoder contract and the factory that picks one by config type.
 // A decoder never throws on a line: a malformed line is `{ ok: false, error }`
-// (counted by the source); only a bad config throws, at createDecoder time.
+// (counted by the source); only a bad config throws, at createDecoder time,
+// and checkDecoder finds the same problems first (config check).
 
-import type { DecoderConfig } from '../../config/schema.js';
+import type { DecoderConfig } from './schema.js';
 import type { Reading } from '../../reading.js';
-import { createCsvDecoder } from './csv.js';
+import type { Problem } from '../problem.js';
+import { checkCsvDecoder, createCsvDecoder } from './csv.js';
 import { createJsonDecoder } from './json.js';
 import { createKvDecoder } from './kv.js';
 import { createNmeaDecoder } from './nmea.js';
-import { createRegexDecoder } from './regex.js';
+import { checkRegexDecoder, createRegexDecoder } from './regex.js';
 
-export type { DecodedValue, DecodeResult, LineDecoder, DecoderConfigError } from './line-decoder.js';
+export type { DecodedValue, DecodeResult, LineDecoder } from './line-decoder.js';
 import type { DecodedValue, LineDecoder } from './line-decoder.js';
 
-/** Builds the decoder for `config`. Throws a DecoderConfigError (config-time) if it is unusable. */
+/** What makes `config` unusable (paths relative to the decoder); createDecoder refuses exactly these. */
+export function checkDecoder(config: DecoderConfig): Problem[] {
+  switch (config.type) {
+    case 'csv': return checkCsvDecoder(config);
+    case 'regex': return checkRegexDecoder(config);
+    default: return [];
+  }
+}
+
+/** Builds the decoder for `config`. Throws a SourceConfigError (config-time) if checkDecoder finds a problem. */
 export function createDecoder(config: DecoderConfig, sourceId?: string): LineDecoder {
   const where = sourceId === undefined ? 'decoder' : `source ${sourceId}: decoder`;
   switch (config.type) {

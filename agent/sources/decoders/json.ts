@@ -2,8 +2,8 @@
 // unit), booleans -> vb, strings -> vs; nested objects flatten to "a.b" names;
 // arrays and nulls are skipped. Anything but an object, or invalid JSON, is malformed.
 
-import type { DecoderConfig } from '../../config/schema.js';
-import { type DecodedValue, type DecodeResult, type LineDecoder, fail, isBlank, isFieldName, none, quote, stripCr } from './line-decoder.js';
+import type { DecoderConfig } from './schema.js';
+import { type DecodedValue, type DecodeResult, type LineDecoder, controlByte, fail, isBlank, isFieldName, none, quote, stripCr } from './line-decoder.js';
 
 type JsonConfig = Extract<DecoderConfig, { type: 'json' }>;
 
@@ -32,10 +32,14 @@ export function createJsonDecoder(config: JsonConfig): LineDecoder {
           if (!isFieldName(field)) return `invalid key ${quote(field)}`;
           out.push({ field, vb: value });
           break;
-        case 'string':
+        case 'string': {
           if (!isFieldName(field)) return `invalid key ${quote(field)}`;
+          // "\u001b" in JSON text is an escape byte all the same
+          const control = controlByte(value);
+          if (control !== undefined) return `${field}: ${control}`;
           out.push({ field, vs: value });
           break;
+        }
         case 'object':
           if (value !== null && !Array.isArray(value)) {
             const err = flatten(value as Record<string, unknown>, field, depth + 1, out);

@@ -2,8 +2,8 @@
 // or ';'. A token without '=' or with a bad key makes the whole line malformed;
 // an empty value (`k=`) is skipped. Numbers -> v (with the configured unit), true/false -> vb, else vs.
 
-import type { DecoderConfig } from '../../config/schema.js';
-import { type DecodedValue, type DecodeResult, type LineDecoder, fail, isBlank, isFieldName, none, parseNumber, quote, stripCr } from './line-decoder.js';
+import type { DecoderConfig } from './schema.js';
+import { type DecodedValue, type DecodeResult, type LineDecoder, controlByte, fail, isBlank, isFieldName, none, parseNumber, quote, stripCr } from './line-decoder.js';
 
 type KvConfig = Extract<DecoderConfig, { type: 'kv' }>;
 
@@ -15,6 +15,8 @@ export function createKvDecoder(config: KvConfig): LineDecoder {
     decode(raw: string): DecodeResult {
       const line = stripCr(raw);
       if (isBlank(line)) return none();
+      const control = controlByte(line);
+      if (control !== undefined) return fail(control);
       const tokens = line.split(SEPARATORS);
       const values: DecodedValue[] = [];
       for (const token of tokens) {

@@ -12,8 +12,6 @@ export interface LineDecoder {
   decode(line: string): DecodeResult;
 }
 
-/** Thrown by createDecoder for a config no line could ever satisfy. */
-export interface DecoderConfigError extends Error { code: 'ERR_DECODER_CONFIG' }
 
 /** A line that carries nothing (blank, or NMEA chatter we do not decode). */
 export function none(): DecodeResult {
@@ -24,9 +22,6 @@ export function fail(error: string): DecodeResult {
   return { ok: false, error };
 }
 
-export function configError(message: string): DecoderConfigError {
-  return Object.assign(new Error(message), { code: 'ERR_DECODER_CONFIG' as const });
-}
 
 // Decimal only: Number() alone would also take "", " 1", "0x10", "Infinity".
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -50,6 +45,18 @@ export function isFieldName(name: string): boolean {
 export function quote(s: string): string {
   const cut = s.length > 32 ? s.slice(0, 32) + '...' : s;
   return JSON.stringify(cut);
+}
+
+/**
+ * Why `line` is bad if it carries a C0 control byte other than tab (NUL
+ * padding, a terminal escape): such a line never becomes a reading.
+ */
+export function controlByte(line: string): string | undefined {
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if ((c < 0x20 && c !== 9) || c === 0x7f) return `control byte 0x${c.toString(16).padStart(2, '0')} at ${i}`;
+  }
+  return undefined;
 }
 
 /** Strips the one trailing "\r" a CRLF device leaves. */

@@ -17,6 +17,7 @@
 import type { PortOptions } from '../../../hal/serial.js';
 import { crc16, crcOk } from './crc16.js';
 import { encodeReadRequest, isReadFunctionCode, maxQuantity, responseDataBytes, type ReadFunctionCode } from './pdu.js';
+import { defaultOf, PortSchema } from '../../config/schema-parts.js';
 
 export interface FrameTiming {
   /** Bits per character on the line: 1 start + data + parity + stop. */
@@ -35,8 +36,8 @@ export interface FrameTiming {
  * because a UART driver could not keep up with the pure character-time values.
  */
 export function frameTiming(port: Pick<PortOptions, 'baudRate' | 'dataBits' | 'parity' | 'stopBits'>): FrameTiming {
-  const parityBits = (port.parity ?? 'none') === 'none' ? 0 : 1;
-  const charBits = 1 + (port.dataBits ?? 8) + parityBits + (port.stopBits ?? 1);
+  const parityBits = (port.parity ?? defaultOf(PortSchema, 'parity')) === 'none' ? 0 : 1;
+  const charBits = 1 + (port.dataBits ?? defaultOf(PortSchema, 'dataBits')) + parityBits + (port.stopBits ?? defaultOf(PortSchema, 'stopBits'));
   const charMs = (charBits * 1000) / port.baudRate;
   if (port.baudRate > 19200) return { charBits, charMs, t15Ms: 0.75, t35Ms: 1.75 };
   return { charBits, charMs, t15Ms: 1.5 * charMs, t35Ms: 3.5 * charMs };

@@ -11,16 +11,15 @@
 // exactly representable as a double) with scale 1 and offset 0 are emitted as
 // an exact decimal string (SenML vs) instead of silently losing digits; with a
 // scale or offset they are measurements and go out as the nearest double.
+// bool: a coil / discrete input (FC 1/2); on FC 3/4 the register is non-zero,
+// or its bit `bit` (0 = least significant) is set.
 
-import type { RegisterConfig } from '../../config/schema.js';
+import { defaultOf } from '../../config/schema-parts.js';
 import { maxQuantity, type ReadFunctionCode } from './pdu.js';
+import { registerWidth, valueType, type ValueType } from './registers.js';
+import { MaxGap, RegisterSchema, type RegisterConfig } from './schema.js';
 
-export const VALUE_TYPES = ['bool', 'u16', 'i16', 'u32', 'i32', 'f32', 'u64', 'i64', 'f64'] as const;
-export type ValueType = (typeof VALUE_TYPES)[number];
-
-export function isValueType(t: unknown): t is ValueType {
-  return (VALUE_TYPES as readonly unknown[]).includes(t);
-}
+export { registerWidth, type ValueType } from './registers.js';
 
 /** A register with every default applied. */
 export interface ResolvedRegister {
@@ -32,6 +31,8 @@ export interface ResolvedRegister {
   scale: number;
   offset: number;
   unit?: string;
+  /** bool on FC 3/4: the bit of the register (else non-zero is true). */
+  bit?: number;
 }
 
 /** One read request on the wire and the registers it carries. */
@@ -45,59 +46,27 @@ export interface PlannedRead {
 
 export type Decoded = { v: number } | { vs: string } | { vb: boolean } | { nonFinite: true };
 
-export const DEFAULT_MAX_GAP = 4;
-
-/** Width in items of the request: bits for FC 1/2, 16-bit registers for FC 3/4. */
-export function registerWidth(type: ValueType): number {
-  switch (type) {
-    case 'bool': case 'u16': case 'i16': return 1;
-    case 'u32': case 'i32': case 'f32': return 2;
-    case 'u64': case 'i64': case 'f64': return 4;
-  }
-}
-
+/**
+ * A register that passed checkDevices (registers.ts) with every default
+ * applied, the defaults read from the schema.
+ */
 export function resolveRegister(r: RegisterConfig): ResolvedRegister {
-  if (!isValueType(r.type)) throw Object.assign(new Error(`register ${r.name}: unknown type ${r.type}`), { code: 'ERR_CONFIG' });
   const out: ResolvedRegister = {
     name: r.name,
     fc: r.fc,
     address: r.address,
-    type: r.type,
-    wordOrder: r.wordOrder ?? 'big',
-    scale: r.scale ?? 1,
-    offset: r.offset ?? 0,
+    type: valueType(r),
+    wordOrder: r.wordOrder ?? defaultOf(RegisterSchema, 'wordOrder'),
+    scale: r.scale ?? defaultOf(RegisterSchema, 'scale'),
+    offset: r.offset ?? defaultOf(RegisterSchema, 'offset'),
   };
   if (r.unit !== undefined) out.unit = r.unit;
+  if (r.bit !== undefined) out.bit = r.bit;
   return out;
 }
 
-/**
- * Problems the schema cannot see, each with its place, e.g.
- * "devices[0].registers[2].type: u16 needs fc 3 or 4 (fc 1/2 read single bits)".
- * bool on FC 3/4 is allowed: true when the register is non-zero.
- */
-export function checkRegisters(devices: ReadonlyArray<{ unit: number; registers: readonly RegisterConfig[] }>): string[] {
-  const problems: string[] = [];
-  const names = new Map<string, string>();
-  const units = new Set<number>();
-  devices.forEach((d, di) => {
-    if (units.has(d.unit)) problems.push(`devices[${di}].unit: unit ${d.unit} is listed twice`);
-    units.add(d.unit);
-    d.registers.forEach((r, ri) => {
-      const at = `devices[${di}].registers[${ri}]`;
-      if (!isValueType(r.type)) { problems.push(`${at}.type: "${r.type}" is not one of ${VALUE_TYPES.join(' ')}`); return; }
-      if ((r.fc === 1 || r.fc === 2) && r.type !== 'bool') problems.push(`${at}.type: ${r.type} needs fc 3 or 4 (fc 1/2 read single bits)`);
-      if (r.address + registerWidth(r.type) > 0x10000) problems.push(`${at}.address: ${r.type} at ${r.address} runs past address 65535`);
-      const seen = names.get(r.name);
-      if (seen) problems.push(`${at}.name: "${r.name}" is already used by ${seen}`);
-      else names.set(r.name, at);
-    });
-  });
-  return problems;
-}
-
 /** Merges the registers of one unit into as few reads as the limits allow. */
-export function planReads(unit: number, registers: readonly RegisterConfig[], maxGap = DEFAULT_MAX_GAP): PlannedRead[] {
+export function planReads(unit: number, registers: readonly RegisterConfig[], maxGap = MaxGap.default as number): PlannedRead[] {
   const out: PlannedRead[] = [];
   for (const fc of [1, 2, 3, 4] as const) {
     const regs = registers.filter((r) => r.fc === fc).map((r) => resolveRegister(r))
@@ -152,7 +121,7 @@ export function decodeRegister(reg: ResolvedRegister, data: Uint8Array, dataAddr
   }
   const view = new DataView(bytes.buffer);
   switch (reg.type) {
-    case 'bool': return { vb: view.getUint16(0) !== 0 };
+    case 'bool': return { vb: reg.bit === undefined ? view.getUint16(0) !== 0 : ((view.getUint16(0) >>> reg.bit) & 1) === 1 };
     case 'u16': return { v: scaled(view.getUint16(0), reg) };
     case 'i16': return { v: scaled(view.getInt16(0), reg) };
     case 'u32': return { v: scaled(view.getUint32(0), reg) };
@@ -174,12 +143,4 @@ function wide(raw: bigint, reg: ResolvedRegister): Decoded {
   if (Number.isSafeInteger(n)) return { v: scaled(n, reg) };
   if (reg.scale === 1 && reg.offset === 0) return { vs: raw.toString() };
   return { v: scaled(n, reg) };
-}
-
-/** Throws an ERR_CONFIG error naming every register map problem of a source. */
-export function assertReadableRegisters(sourceId: string, devices: Parameters<typeof checkRegisters>[0]): void {
-  const problems = checkRegisters(devices);
-  if (problems.length > 0) {
-    throw Object.assign(new Error(`source ${sourceId}: ${problems.join('; ')}`), { code: 'ERR_CONFIG', place: `source ${sourceId}` });
-  }
 }

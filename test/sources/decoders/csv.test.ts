@@ -40,7 +40,7 @@ test('blank lines are ok with no values', () => {
 
 test('a column name SenML cannot carry is a config error', () => {
   assert.throws(() => createCsvDecoder({ type: 'csv', columns: ['ok', 'air temp'] }, 'source w: decoder'),
-    (e: Error & { code?: string }) => e.code === 'ERR_DECODER_CONFIG' && /source w: decoder: column name "air temp"/.test(e.message));
+    (e: Error & { code?: string }) => e.code === 'ERR_CONFIG' && /source w: decoder: columns\[1\]: column name "air temp"/.test(e.message));
 });
 
 test.run();

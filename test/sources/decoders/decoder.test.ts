@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { DecoderConfig } from '../../../agent/config/schema.js';
+import type { DecoderConfig } from '../../../agent/sources/decoders/schema.js';
 import { createDecoder, toReadings, type DecodeResult, type LineDecoder } from '../../../agent/sources/decoders/decoder.js';
 import { prng } from '../../../agent/prng.js';
 
@@ -18,7 +18,7 @@ test('createDecoder picks the decoder by config type', () => {
 
 test('createDecoder throws a config error naming the source for an unusable pattern', () => {
   assert.throws(() => createDecoder({ type: 'regex', pattern: '[' }, 'boiler'),
-    (e: Error & { code?: string }) => e.code === 'ERR_DECODER_CONFIG' && e.message.startsWith('source boiler: decoder: pattern is not a valid regular expression'));
+    (e: Error & { code?: string }) => e.code === 'ERR_CONFIG' && e.message.startsWith('source boiler: decoder: pattern: expected a JavaScript regular expression'));
 });
 
 test('toReadings names each reading <source id>:<field> at the given time, with exactly the value and unit set', () => {

@@ -45,17 +45,17 @@ test('blank lines are ok with no values', () => {
 
 test('an invalid pattern is a config error naming the source', () => {
   assert.throws(() => createRegexDecoder({ type: 'regex', pattern: '(?<a>\\d+' }, 'source s1: decoder'),
-    (e: Error & { code?: string }) => e.code === 'ERR_DECODER_CONFIG' && /^source s1: decoder: pattern is not a valid regular expression/.test(e.message));
+    (e: Error & { code?: string }) => e.code === 'ERR_CONFIG' && /^source s1: decoder: pattern: expected a JavaScript regular expression/.test(e.message));
 });
 
 test('a pattern without named groups is a config error', () => {
   assert.throws(() => createRegexDecoder({ type: 'regex', pattern: '(\\d+) (\\d+)' }),
-    (e: Error & { code?: string }) => e.code === 'ERR_DECODER_CONFIG' && /no named groups/.test(e.message));
+    (e: Error & { code?: string }) => e.code === 'ERR_CONFIG' && /expected at least one named group/.test(e.message));
 });
 
 test('a group name SenML cannot carry is a config error', () => {
   assert.throws(() => createRegexDecoder({ type: 'regex', pattern: '(?<$x>\\d+)' }),
-    (e: Error & { code?: string }) => e.code === 'ERR_DECODER_CONFIG' && /group name "\$x"/.test(e.message));
+    (e: Error & { code?: string }) => e.code === 'ERR_CONFIG' && /group name "\$x"/.test(e.message));
 });
 
 test.run();

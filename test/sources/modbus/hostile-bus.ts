@@ -5,7 +5,7 @@
 // (unit * 1000 + address), so a wrong pairing shows as a wrong value.
 // Shared by the unit test (serial double) and the integration test (pty).
 
-import type { SniffDeviceConfig } from '../../../agent/config/schema.js';
+import type { SniffDeviceConfig } from '../../../agent/sources/modbus-sniff/schema.js';
 import { prng } from '../../../agent/prng.js';
 import { withCrc } from './fake-slave.js';
 

@@ -3,11 +3,12 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { ModbusDeviceConfig, RegisterConfig } from '../../../agent/config/schema.js';
+import type { ModbusDeviceConfig } from '../../../agent/sources/modbus-rtu/schema.js';
+import type { RegisterConfig } from '../../../agent/sources/modbus/schema.js';
 import { createCounters } from '../../../agent/counters.js';
 import { silentLogger } from '../../../agent/log.js';
 import type { Reading } from '../../../agent/reading.js';
-import { createModbusRtuSource } from '../../../agent/sources/modbus-rtu.js';
+import { createModbusRtuSource } from '../../../agent/sources/modbus-rtu/source.js';
 import { createManualClock } from '../../../hal/clock.js';
 import { createSerialDoubleFactory } from '../../../hal/serial-double.js';
 import { attachFakeSlave, crcValid, drive, readResponse, type FakeUnit } from './fake-slave.js';

@@ -3,11 +3,12 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { RegisterConfig, SniffDeviceConfig } from '../../../agent/config/schema.js';
+import type { RegisterConfig } from '../../../agent/sources/modbus/schema.js';
+import type { SniffDeviceConfig } from '../../../agent/sources/modbus-sniff/schema.js';
 import { createCounters } from '../../../agent/counters.js';
 import { silentLogger } from '../../../agent/log.js';
 import type { Reading } from '../../../agent/reading.js';
-import { createModbusSniffSource } from '../../../agent/sources/modbus-sniff.js';
+import { createModbusSniffSource } from '../../../agent/sources/modbus-sniff/source.js';
 import { createManualClock } from '../../../hal/clock.js';
 import { createSerialDoubleFactory } from '../../../hal/serial-double.js';
 import { drive, withCrc } from './fake-slave.js';

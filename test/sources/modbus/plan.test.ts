@@ -1,7 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { RegisterConfig } from '../../../agent/config/schema.js';
-import { checkRegisters, decodeRegister, planReads, resolveRegister } from '../../../agent/sources/modbus/plan.js';
+import type { RegisterConfig } from '../../../agent/sources/modbus/schema.js';
+import { decodeRegister, planReads, resolveRegister } from '../../../agent/sources/modbus/plan.js';
+import { checkDevices } from '../../../agent/sources/modbus/registers.js';
+import { problemPath } from '../../../agent/sources/problem.js';
 
 const reg = (name: string, fc: 1 | 2 | 3 | 4, address: number, type: string, extra: Partial<RegisterConfig> = {}): RegisterConfig =>
   ({ name, fc, address, type, ...extra }) as RegisterConfig;
@@ -125,19 +127,42 @@ test('register defaults: big word order, scale 1, offset 0, no unit unless given
   assert.is(resolveRegister(reg('a', 4, 7, 'u16', { unit: 'V' })).unit, 'V');
 });
 
-test('checkRegisters names the place of every problem the schema cannot see', () => {
-  const problems = checkRegisters([
+test('checkDevices names the place of every problem the schema cannot see', () => {
+  const problems = checkDevices([
     { unit: 1, registers: [reg('a', 1, 0, 'u16'), reg('b', 3, 65535, 'u32'), reg('a', 3, 0, 'u16')] },
-    { unit: 1, registers: [reg('c', 3, 0, 'float')] },
+    { unit: 1, registers: [reg('c', 3, 0, 'u16', { bit: 3 })] },
   ]);
-  assert.equal(problems, [
-    'devices[0].registers[0].type: u16 needs fc 3 or 4 (fc 1/2 read single bits)',
-    'devices[0].registers[1].address: u32 at 65535 runs past address 65535',
-    'devices[0].registers[2].name: "a" is already used by devices[0].registers[0]',
-    'devices[1].unit: unit 1 is listed twice',
-    'devices[1].registers[0].type: "float" is not one of bool u16 i16 u32 i32 f32 u64 i64 f64',
+  assert.equal(problems.map((p) => [problemPath(p.path), p.kind]), [
+    ['devices[0].registers[0].type', 'semantic'],
+    ['devices[0].registers[1].address', 'range'],
+    ['devices[0].registers[2].name', 'duplicate'],
+    ['devices[1].unit', 'duplicate'],
+    ['devices[1].registers[0].bit', 'semantic'],
   ]);
-  assert.equal(checkRegisters([{ unit: 1, registers: [reg('ok', 3, 65532, 'u64'), reg('on', 2, 65535, 'bool'), reg('b', 4, 0, 'bool')] }]), []);
+  assert.equal(checkDevices([{ unit: 1, registers: [reg('ok', 3, 65532, 'u64'), reg('on', 2, 65535, 'bool'), reg('b', 4, 0, 'bool')] }]), []);
+});
+
+test('a bit read (fc 1/2) may omit its type: it is a bool', () => {
+  const coil = { name: 'run', fc: 1, address: 3 } as RegisterConfig;
+  assert.equal(checkDevices([{ unit: 1, registers: [coil, { name: 'in', fc: 2, address: 0 } as RegisterConfig] }]), []);
+  assert.is(resolveRegister(coil).type, 'bool');
+  assert.equal(decodeRegister(resolveRegister(coil), Uint8Array.of(0x08), 0), { vb: true });
+  // fc 3/4 read 16-bit words: there a type is required
+  assert.equal(checkDevices([{ unit: 1, registers: [{ name: 'w', fc: 3, address: 0 } as RegisterConfig] }]).map((p) => [problemPath(p.path), p.kind]),
+    [['devices[0].registers[0].type', 'required']]);
+});
+
+test('bool on fc 3/4: non-zero is true, or one bit of the register with `bit`', () => {
+  const alarm = (bit?: number): RegisterConfig => reg('alarm', 3, 0, 'bool', bit === undefined ? {} : { bit });
+  assert.equal(checkDevices([{ unit: 1, registers: [alarm(), { ...alarm(15), name: 'b15' }] }]), []);
+  const word = Uint8Array.of(0x80, 0x04); // bits 15 and 2
+  assert.equal(decodeRegister(resolveRegister(alarm()), word, 0), { vb: true });
+  assert.equal(decodeRegister(resolveRegister(alarm(2)), word, 0), { vb: true });
+  assert.equal(decodeRegister(resolveRegister(alarm(15)), word, 0), { vb: true });
+  assert.equal(decodeRegister(resolveRegister(alarm(3)), word, 0), { vb: false });
+  assert.equal(decodeRegister(resolveRegister(alarm(0)), word, 0), { vb: false });
+  // bit belongs to a word: refused on fc 1/2
+  assert.equal(checkDevices([{ unit: 1, registers: [reg('c', 1, 0, 'bool', { bit: 1 })] }]).map((p) => problemPath(p.path)), ['devices[0].registers[0].bit']);
 });
 
 test.run();

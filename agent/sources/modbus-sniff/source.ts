@@ -5,25 +5,25 @@
 // registers into readings. It never puts a byte on the bus; an answer it is not
 // certain of is counted (unpaired), never published.
 
-import type { ModbusSniffSourceConfig } from '../config/schema.js';
-import { createKeyedRateLimitedWarn } from '../log.js';
-import type { ReadingSink } from '../reading.js';
-import type { ReadOnlyPort } from '../../hal/serial.js';
-import type { Timer } from '../../hal/clock.js';
-import { createPortKeeper } from './reopen.js';
-import type { Source, SourceContext, SourceHealth } from './source.js';
-import { createRtuSplitter, frameTiming, type RtuFrame, type RtuSplitter } from './modbus/frame.js';
-import { assertReadableRegisters, covers, decodeRegister, resolveRegister, type ResolvedRegister } from './modbus/plan.js';
-import { createPairing } from './modbus/pairing.js';
-import type { ReadFunctionCode } from './modbus/pdu.js';
+import { createKeyedRateLimitedWarn } from '../../log.js';
+import type { ReadingSink } from '../../reading.js';
+import type { ReadOnlyPort } from '../../../hal/serial.js';
+import type { Timer } from '../../../hal/clock.js';
+import { createPortKeeper } from '../reopen.js';
+import type { Source, SourceContext, SourceHealth } from '../source.js';
+import { createRtuSplitter, frameTiming, type RtuFrame, type RtuSplitter } from '../modbus/frame.js';
+import { covers, decodeRegister, resolveRegister, type ResolvedRegister } from '../modbus/plan.js';
+import { createPairing } from '../modbus/pairing.js';
+import type { ReadFunctionCode } from '../modbus/pdu.js';
+import { checkDevices } from '../modbus/registers.js';
+import { refuse } from '../problem.js';
+import { defaultOf } from '../../config/schema-parts.js';
+import { ModbusSniffSourceSchema, type ModbusSniffSourceConfig } from './schema.js';
 
 type Stat = 'frames' | 'requests' | 'responses' | 'exceptions' | 'unpaired' | 'unanswered' | 'crc_errors' | 'garbage' | 'garbage_bytes' | 'writes_seen';
 
-/** How long after a request its answer may start: longer than any master's timeout (Modbus masters use 100 ms to 1 s). */
-export const DEFAULT_RESPONSE_WINDOW_MS = 1000;
-
 export function createModbusSniffSource(config: ModbusSniffSourceConfig, ctx: SourceContext): Source {
-  assertReadableRegisters(config.id, config.devices);
+  refuse(`source ${config.id}`, checkDevices(config.devices));
   const id = config.id;
   const { clock, counters } = ctx;
   const log = ctx.log.child(`source:${id}`);
@@ -56,7 +56,7 @@ export function createModbusSniffSource(config: ModbusSniffSourceConfig, ctx: So
   let running = false;
   let idleTimer: Timer | undefined;
   let lastReadingAt: number | undefined;
-  const pairing = createPairing(config.responseWindowMs ?? DEFAULT_RESPONSE_WINDOW_MS);
+  const pairing = createPairing(config.responseWindowMs ?? defaultOf(ModbusSniffSourceSchema, 'responseWindowMs'));
 
   const deliver = (unit: number, fc: ReadFunctionCode, address: number, quantity: number, data: Uint8Array): void => {
     const regs = wanted.get(`${unit}:${fc}`);

@@ -6,17 +6,18 @@
 // it answered nothing it backs off like a dead unit: a silent or slow unit
 // costs the others at most one read's attempts per probe.
 
-import type { ModbusDeviceConfig, ModbusRtuSourceConfig } from '../config/schema.js';
-import { createKeyedRateLimitedWarn } from '../log.js';
-import type { ReadingSink } from '../reading.js';
-import type { SerialPort } from '../../hal/serial.js';
-import type { Source, SourceContext, SourceHealth } from './source.js';
-import { encodeReadFrame, frameTiming, type Expectation } from './modbus/frame.js';
-import { createRtuLine } from './modbus/line.js';
-import { assertReadableRegisters, decodeRegister, planReads, type PlannedRead } from './modbus/plan.js';
-import { createPollLoop } from './modbus/poll-loop.js';
-
-const DEFAULTS = { timeoutMs: 200, retries: 1, backoffMaxMs: 60_000, intervalMs: 5000, maxGap: 4 } as const;
+import { createKeyedRateLimitedWarn } from '../../log.js';
+import type { ReadingSink } from '../../reading.js';
+import type { SerialPort } from '../../../hal/serial.js';
+import type { Source, SourceContext, SourceHealth } from '../source.js';
+import { encodeReadFrame, frameTiming, type Expectation } from '../modbus/frame.js';
+import { createRtuLine } from '../modbus/line.js';
+import { decodeRegister, planReads, type PlannedRead } from '../modbus/plan.js';
+import { createPollLoop } from '../modbus/poll-loop.js';
+import { checkDevices } from '../modbus/registers.js';
+import { refuse } from '../problem.js';
+import { defaultOf } from '../../config/schema-parts.js';
+import { MasterPortSchema, ModbusDeviceSchema, ModbusRtuSourceSchema, type ModbusDeviceConfig, type ModbusRtuSourceConfig } from './schema.js';
 
 type Stat = 'ok' | 'timeouts' | 'late' | 'duplicates' | 'exceptions' | 'crc_errors' | 'garbage';
 
@@ -42,18 +43,19 @@ interface UnitState {
 type ReadResult = 'answered' | 'timed-out' | 'failed' | 'stopped';
 
 export function createModbusRtuSource(config: ModbusRtuSourceConfig, ctx: SourceContext): Source {
-  assertReadableRegisters(config.id, config.devices);
+  refuse(`source ${config.id}`, checkDevices(config.devices));
   const id = config.id;
   const { clock, counters } = ctx;
   const log = ctx.log.child(`source:${id}`);
   const warn = createKeyedRateLimitedWarn(log, 10_000, () => clock.monotonic());
-  const intervalMs = config.intervalMs ?? DEFAULTS.intervalMs;
-  const maxGap = config.maxGap ?? DEFAULTS.maxGap;
+  const intervalMs = config.intervalMs ?? defaultOf(ModbusRtuSourceSchema, 'intervalMs');
+  const maxGap = config.maxGap ?? defaultOf(ModbusRtuSourceSchema, 'maxGap');
+  const echo = config.port.echo ?? defaultOf(MasterPortSchema, 'echo');
   const units: UnitState[] = config.devices.map((d: ModbusDeviceConfig) => ({
     unit: d.unit,
-    timeoutMs: d.timeoutMs ?? DEFAULTS.timeoutMs,
-    retries: d.retries ?? DEFAULTS.retries,
-    backoffMaxMs: d.backoffMaxMs ?? DEFAULTS.backoffMaxMs,
+    timeoutMs: d.timeoutMs ?? defaultOf(ModbusDeviceSchema, 'timeoutMs'),
+    retries: d.retries ?? defaultOf(ModbusDeviceSchema, 'retries'),
+    backoffMaxMs: d.backoffMaxMs ?? defaultOf(ModbusDeviceSchema, 'backoffMaxMs'),
     reads: planReads(d.unit, d.registers, maxGap),
     nextRead: 0,
     failedCycles: 0,
@@ -65,7 +67,7 @@ export function createModbusRtuSource(config: ModbusRtuSourceConfig, ctx: Source
   const line = createRtuLine({
     clock,
     timing: frameTiming(config.port),
-    echo: config.port.echo ?? false,
+    echo,
     onDiscard(bytes: number, startedAt: number) {
       counters.inc(`source.${id}.discarded_bytes`, bytes);
       // a burst while a unit is waited out after its timeout is that unit's late answer
@@ -215,7 +217,7 @@ export function createModbusRtuSource(config: ModbusRtuSourceConfig, ctx: Source
         port.onData((chunk) => line.onData(chunk));
         port.onClose((err) => loop.portClosed(err));
       }
-      log.info('polling', { path: config.port.path, units: units.length, requests: units.reduce((k, u) => k + u.reads.length, 0), interval_ms: intervalMs, echo: config.port.echo ?? false });
+      log.info('polling', { path: config.port.path, units: units.length, requests: units.reduce((k, u) => k + u.reads.length, 0), interval_ms: intervalMs, echo });
       await loop.start(port);
     },
     async stop() {

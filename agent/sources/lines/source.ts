@@ -4,12 +4,13 @@
 // decoder. A bad line is counted and logged rate-limited, never fatal.
 
 import { ReadlineParser } from '@serialport/parser-readline';
-import type { LinesSourceConfig } from '../config/schema.js';
-import { createRateLimitedWarn } from '../log.js';
-import type { ReadingSink } from '../reading.js';
-import { createDecoder, toReadings } from './decoders/decoder.js';
-import { createPortKeeper } from './reopen.js';
-import type { Source, SourceContext, SourceHealth } from './source.js';
+import { createRateLimitedWarn } from '../../log.js';
+import type { ReadingSink } from '../../reading.js';
+import { createDecoder, toReadings } from '../decoders/decoder.js';
+import { createPortKeeper } from '../reopen.js';
+import type { Source, SourceContext, SourceHealth } from '../source.js';
+import { defaultOf } from '../../config/schema-parts.js';
+import { LinesSourceSchema, type LinesSourceConfig } from './schema.js';
 
 /** A line as it may be logged: control bytes escaped, at most 80 characters. */
 function printable(line: string): string {
@@ -20,7 +21,8 @@ function printable(line: string): string {
 
 export function createLinesSource(config: LinesSourceConfig, ctx: SourceContext): Source {
   const id = config.id;
-  const maxLine = config.maxLineBytes ?? 1024;
+  const maxLine = config.maxLineBytes ?? defaultOf(LinesSourceSchema, 'maxLineBytes');
+  const delimiter = config.delimiter ?? defaultOf(LinesSourceSchema, 'delimiter');
   const decoder = createDecoder(config.decoder, config.id);
   const log = ctx.log.child(`source:${id}`);
   const warnBad = createRateLimitedWarn(log, 10_000, () => ctx.clock.monotonic());
@@ -39,7 +41,7 @@ export function createLinesSource(config: LinesSourceConfig, ctx: SourceContext)
   let discardNext = false;
 
   function newParser(): ReadlineParser {
-    const p = new ReadlineParser({ delimiter: config.delimiter ?? '\n', encoding: 'utf8' });
+    const p = new ReadlineParser({ delimiter, encoding: 'utf8' });
     p.on('data', (line: string) => onLine(line));
     return p;
   }
@@ -88,8 +90,7 @@ export function createLinesSource(config: LinesSourceConfig, ctx: SourceContext)
     async start(s) { sink = s; await keeper.start(); },
     async stop() {
       // half a line stays with the port for a source that reads it next (a config swap): never cut a line
-      const delimiter = Buffer.from(config.delimiter ?? '\n', 'utf8');
-      await keeper.stop(discardNext ? { dropThrough: delimiter } : { unconsumed: Buffer.from(parser.buffer) });
+      await keeper.stop(discardNext ? { dropThrough: Buffer.from(delimiter, 'utf8') } : { unconsumed: Buffer.from(parser.buffer) });
       sink = undefined;
     },
     health(): SourceHealth { return { open: keeper.isOpen, lastReadingAt }; },
