@@ -5,6 +5,7 @@
 import { Kind, type TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
 import { IDENTIFIER_PATTERN, TOPIC_PREFIX_PATTERN, URL_PATTERN } from './schema-parts.js';
+import { escapeText } from '../escape.js';
 
 export interface ConfigIssue {
   /** JS-style path to the offending value, e.g. "sources[1].port.path"; "" for the root. */
@@ -40,10 +41,7 @@ export type PathSegment = string | number;
 
 /** Escapes line breaks and other control characters (a regex error may quote a pattern with a newline): one issue, one line. */
 export function oneLine(issue: ConfigIssue): ConfigIssue {
-  const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-  const esc = (s: string): string =>
-    s.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return { path: esc(issue.path), code: issue.code, message: esc(issue.message) };
+  return { path: escapeText(issue.path), code: issue.code, message: escapeText(issue.message) };
 }
 
 export function formatPath(segments: readonly PathSegment[]): string {

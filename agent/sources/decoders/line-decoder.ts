@@ -1,6 +1,7 @@
 // The line-decoder contract and the helpers every decoder in this folder
 // shares. Decoders import only this file; decoder.ts (the factory) imports
 // the decoders — so imports run one way.
+import { escapeJson } from '../../escape.js';
 
 /** One decoded field. Exactly one of v / vs / vb is set. */
 export interface DecodedValue { field: string; v?: number; vs?: string; vb?: boolean; unit?: string }
@@ -44,7 +45,7 @@ export function isFieldName(name: string): boolean {
 /** Short, printable quote of untrusted text for an error reason. */
 export function quote(s: string): string {
   const cut = s.length > 32 ? s.slice(0, 32) + '...' : s;
-  return JSON.stringify(cut);
+  return escapeJson(JSON.stringify(cut));
 }
 
 /**

@@ -10,14 +10,8 @@ import { createDecoder, toReadings } from '../decoders/decoder.js';
 import { createPortKeeper } from '../reopen.js';
 import type { Source, SourceContext, SourceHealth } from '../source.js';
 import { defaultOf } from '../../config/schema-parts.js';
+import { escapeShort } from '../../escape.js';
 import { LinesSourceSchema, type LinesSourceConfig } from './schema.js';
-
-/** A line as it may be logged: control bytes escaped, at most 80 characters. */
-function printable(line: string): string {
-  // eslint-disable-next-line no-control-regex
-  const safe = line.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-  return safe.length > 80 ? safe.slice(0, 80) + '…' : safe;
-}
 
 export function createLinesSource(config: LinesSourceConfig, ctx: SourceContext): Source {
   const id = config.id;
@@ -56,7 +50,7 @@ export function createLinesSource(config: LinesSourceConfig, ctx: SourceContext)
     }
     if (!result.ok) {
       ctx.counters.inc(`${prefix}.bad_lines`);
-      warnBad('bad line', { reason: result.error, line: printable(line) });
+      warnBad('bad line', { reason: result.error, line: escapeShort(line, 80) });
       return;
     }
     if (result.values.length === 0) return;
