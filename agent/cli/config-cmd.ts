@@ -1,20 +1,24 @@
 // `tapwire config schema | check <file> | keygen --out <file> | sign ...`
 
 import { readFileSync, writeFileSync } from 'node:fs';
-import { formatIssues, loadConfigFile, schemaJson, validateConfig } from '../config/load.js';
+import { formatIssues, loadConfigFile, schemaJson, validateConfig, type ConfigIssue } from '../config/load.js';
+import { preflight } from '../config/preflight.js';
 import { encodeCbor } from '../encode/cbor.js';
 import { signSign1 } from '../encode/cose.js';
 import { fingerprint, generateKeyPair, readPrivateKey, writeKeyPair } from '../encode/keys.js';
 import { createCryptoSigner } from '../encode/signer.js';
 import { CONFIG_CONTENT_TYPE, MAX_CONFIG_MESSAGE_BYTES } from '../ota/envelope.js';
-import { CliError, EXIT_OK, EXIT_USAGE, parse, requireOption, type Command } from './usage.js';
+import { CliError, EXIT_OK, EXIT_USAGE, parse, requireOption, wantsHelp, type Command } from './usage.js';
 
 const usage = `Usage: tapwire config <subcommand>
 
 Subcommands:
   schema                       print the config JSON Schema
-  check <file>                 validate a config file; every problem is listed
-                               with the field it is in (exit 2 when invalid)
+  check <file>                 validate a config file and what \`run\` will need
+                               from the system (uplink files readable, secrets
+                               0600, state directory writable, no device used
+                               by two sources); every problem is listed with
+                               the field it is in (exit 2 when invalid)
   keygen --out <file>          create an operator key pair: <file> (0600) and
                                <file>.pub (hex public key)
   sign --key <file> --device <id|*> --version <n> [--out <file>] <config.json>
@@ -24,17 +28,20 @@ Subcommands:
 Options:
   -h, --help   this help`;
 
-
 async function check(argv: string[]): Promise<number> {
   const { positionals } = parse(argv, {}, usage, true);
   const file = positionals[0];
   if (!file) throw new CliError(`config check: missing <file>\n\n${usage}`);
-  const result = loadConfigFile(file);
-  if (!result.ok) {
-    process.stderr.write(formatIssues(result.issues, file) + '\n');
-    process.stderr.write(`${file}: ${result.issues.length} problem${result.issues.length === 1 ? '' : 's'}\n`);
+  const problems = (issues: ConfigIssue[]): number => {
+    process.stderr.write(formatIssues(issues, file) + '\n');
+    process.stderr.write(`${file}: ${issues.length} problem${issues.length === 1 ? '' : 's'}\n`);
     return EXIT_USAGE;
-  }
+  };
+  const result = loadConfigFile(file);
+  if (!result.ok) return problems(result.issues);
+  // what `run` checks before it starts, checked the same way (nothing created is left behind)
+  const missing = preflight(result.config);
+  if (missing.length > 0) return problems(missing);
   if (result.warnings.length) process.stderr.write(formatIssues(result.warnings, file) + '\n');
   process.stdout.write(`${file}: ok (device ${result.config.device}, ${result.config.sources.length} source${result.config.sources.length === 1 ? '' : 's'})\n`);
   return EXIT_OK;
@@ -97,6 +104,8 @@ export const configCommand: Command = {
   usage,
   async run(argv) {
     const [sub, ...rest] = argv;
+    // `config <sub> --help` is help, never the subcommand (schema would print the schema)
+    if (sub !== undefined && wantsHelp(rest)) { process.stdout.write(usage + '\n'); return EXIT_OK; }
     switch (sub) {
       case 'schema': parse(rest, {}, usage); process.stdout.write(schemaJson() + '\n'); return EXIT_OK;
       case 'check': return check(rest);
