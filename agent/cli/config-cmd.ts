@@ -51,7 +51,10 @@ async function keygen(argv: string[]): Promise<number> {
   const { values } = parse(argv, { out: { type: 'string', short: 'o' } }, usage);
   const out = requireOption(values.out, 'out', usage);
   const pair = generateKeyPair();
-  writeKeyPair(out, `${out}.pub`, pair);
+  try { writeKeyPair(out, `${out}.pub`, pair); } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError(code === 'ERR_KEY_EXISTS' ? (err as Error).message : `--out ${out}: cannot write it (${code ?? (err as Error).message})`);
+  }
   process.stdout.write(`operator key  ${out} (0600)\npublic key    ${Buffer.from(pair.publicKey).toString('hex')}\nfingerprint   ${fingerprint(pair.publicKey)}\n`);
   return EXIT_OK;
 }
@@ -88,12 +91,16 @@ async function sign(argv: string[]): Promise<number> {
   if (device !== '*' && isObject(raw) && raw.device !== device) {
     throw new CliError(`refusing to sign: ${file} is for device ${JSON.stringify(raw.device)}, not ${JSON.stringify(device)}`);
   }
-  const signer = createCryptoSigner(readPrivateKey(keyFile).seed);
+  let seed: Uint8Array;
+  try { seed = readPrivateKey(keyFile).seed; } catch (err) { throw new CliError(`--key: ${(err as Error).message}`); }
+  const signer = createCryptoSigner(seed);
   const bytes = signSign1(signer, encodeCbor({ v: 1, dev: device, version, config: raw }), CONFIG_CONTENT_TYPE);
   if (bytes.length > MAX_CONFIG_MESSAGE_BYTES) {
     throw new CliError(`refusing to sign: the signed message would be ${bytes.length} bytes, agents accept at most ${MAX_CONFIG_MESSAGE_BYTES}`);
   }
-  if (values.out) writeFileSync(values.out, bytes);
+  if (values.out) {
+    try { writeFileSync(values.out, bytes); } catch (err) { throw new CliError(`--out ${values.out}: cannot write it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`); }
+  }
   else process.stdout.write(bytes);
   process.stderr.write(`signed ${file} for device ${device} version ${version} with ${fingerprint(signer.publicKey)} (${bytes.length} bytes)\n`);
   return EXIT_OK;
