@@ -14,11 +14,14 @@ const usage = `Usage: tapwire config <subcommand>
 
 Subcommands:
   schema                       print the config JSON Schema
-  check <file>                 validate a config file and what \`run\` will need
-                               from the system (uplink files readable, secrets
+  check [--content-only] <file>
+                               validate a config file and what \`run\` will need
+                               of this machine (uplink files readable, secrets
                                0600, state directory writable, no device used
                                by two sources); every problem is listed with
-                               the field it is in (exit 2 when invalid)
+                               the field it is in (exit 2 when invalid).
+                               --content-only: the file alone, not this machine
+                               (a config written for another device)
   keygen --out <file>          create an operator key pair: <file> (0600) and
                                <file>.pub (hex public key)
   sign --key <file> --device <id|*> --version <n> [--out <file>] <config.json>
@@ -29,7 +32,7 @@ Options:
   -h, --help   this help`;
 
 async function check(argv: string[]): Promise<number> {
-  const { positionals } = parse(argv, {}, usage, true);
+  const { values, positionals } = parse(argv, { 'content-only': { type: 'boolean' } }, usage, true);
   const file = positionals[0];
   if (!file) throw new CliError(`config check: missing <file>\n\n${usage}`);
   const problems = (issues: ConfigIssue[]): number => {
@@ -40,7 +43,7 @@ async function check(argv: string[]): Promise<number> {
   const result = loadConfigFile(file);
   if (!result.ok) return problems(result.issues);
   // what `run` checks before it starts, checked the same way (nothing created is left behind)
-  const missing = preflight(result.config);
+  const missing = values['content-only'] ? [] : preflight(result.config);
   if (missing.length > 0) return problems(missing);
   if (result.warnings.length) process.stderr.write(formatIssues(result.warnings, file) + '\n');
   process.stdout.write(`${file}: ok (device ${result.config.device}, ${result.config.sources.length} source${result.config.sources.length === 1 ? '' : 's'})\n`);

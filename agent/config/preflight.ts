@@ -16,7 +16,7 @@
 // The config content rules (schema, uplink URL, inline secrets) are
 // validateConfig's (agent/config/load.ts); this is the file system's word.
 
-import { closeSync, lstatSync, mkdirSync, openSync, readlinkSync, rmdirSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readlinkSync, rmdirSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { readPrivateKey } from '../encode/keys.js';
 import { readUplinkFiles, UplinkFileError, type UplinkFilePaths } from '../uplink/tls-files.js';
@@ -101,23 +101,20 @@ function errnoWords(err: unknown): string {
   }
 }
 
-/** Creates and removes a file in `dir`: the only sure test that the agent can write there. */
+/**
+ * Creates and removes an empty file in `dir`: the only sure test that the agent
+ * may write there (a read-only mount, a root-owned folder). A full disk is no
+ * reason not to start: the journal drops its oldest and says so.
+ */
 function writeProbe(dir: string): string | undefined {
   const probe = join(dir, `.tapwire-preflight-${process.pid}`);
-  let fd: number;
   try {
-    fd = openSync(probe, 'wx', 0o600);
+    closeSync(openSync(probe, 'wx', 0o600));
   } catch (err) {
-    return `${dir} is not writable: ${errnoWords(err)}`;
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOSPC' || code === 'EDQUOT' ? undefined : `${dir} is not writable: ${errnoWords(err)}`;
   }
-  try {
-    writeSync(fd, 'x');
-  } catch (err) {
-    return `${dir} is not writable: ${errnoWords(err)}`;
-  } finally {
-    closeSync(fd);
-    try { unlinkSync(probe); } catch { /* gone already */ }
-  }
+  try { unlinkSync(probe); } catch { /* gone already */ }
   return undefined;
 }
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { formatIssues } from '../../agent/config/load.js';
 import { preflight, stateDirProblem, type PreflightConfig } from '../../agent/config/preflight.js';
 import { generateKeyPair, writeKeyPair } from '../../agent/encode/keys.js';
+import { mountSmallDisk } from '../peers/tmpfs.js';
 import { tempDir } from '../helpers.js';
 
 function world() {
@@ -97,6 +98,15 @@ test('a read-only stateDir is "not writable", for check and run alike', () => {
     chmodSync(w.state, 0o700);
     w.dir.remove();
   }
+});
+
+test('a full disk is no reason not to start (the journal drops its oldest): preflight passes', () => {
+  const disk = mountSmallDisk(64 * 1024);
+  if ('cannot' in disk) throw new Error(disk.cannot);
+  try {
+    assert.throws(() => writeFileSync(join(disk.path, 'fill'), Buffer.alloc(128 * 1024)), /ENOSPC/);
+    assert.equal(preflight({ stateDir: disk.path, uplink: {}, sources: [] }), []);
+  } finally { disk.unmount(); }
 });
 
 test('a device key readable by others is refused with chmod 600, not "create the device key"', () => {
