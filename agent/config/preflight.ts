@@ -152,7 +152,10 @@ export function stateDirProblem(stateDir: string, opts: PreflightOptions = {}): 
     const p = lstatOf(parent);
     if (!(p instanceof Error)) {
       let real: Stats;
-      try { real = statSync(parent); } catch (err) { return `${dir} cannot be created: ${parent} is a symlink to ${readlinkSafe(parent)}, ${errnoWords(err)}`; }
+      try { real = statSync(parent); } catch (err) {
+        const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'which does not exist' : errnoWords(err);
+        return `${dir} cannot be created: ${parent} is a symlink to ${readlinkSafe(parent)}, ${why}`;
+      }
       if (!real.isDirectory()) return `${dir} cannot be created: ${parent} is a file, not a directory`;
       break;
     }

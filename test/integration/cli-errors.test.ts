@@ -6,7 +6,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, type CliResult } from '../peers/agent-process.js';
 import { tempDir } from '../helpers.js';
@@ -73,6 +73,16 @@ test('a missing option file is named with its option', async () => {
   assert.ok(r.stderr.includes(`--ca ${missing}: cannot read it (ENOENT)`), r.stderr);
   const k = await runCli(['config', 'keygen', '--out', join(nowhere, 'op.key')]);
   assert.ok(k.stderr.includes(`--out ${join(nowhere, 'op.key')}: cannot write it (ENOENT)`), k.stderr);
+});
+
+test('a status file that is not JSON: one line naming it, exit 1 (a runtime failure)', async () => {
+  const run = join(dir.path, 'run');
+  mkdirSync(run, { recursive: true });
+  writeFileSync(join(run, 'status.json'), '{ "pid": ');
+  const r = await runCli(['status', '--config', good], { env: { RUNTIME_DIRECTORY: run } });
+  assert.is(r.code, 1, r.stderr);
+  assert.not.match(r.stderr, STACK);
+  assert.ok(r.stderr.includes(`${join(run, 'status.json')}: not a readable status file`), r.stderr);
 });
 
 const helps: Array<[string[], RegExp]> = [

@@ -127,6 +127,10 @@ test('a device key readable by others: chmod 600 <key>, not "create the device k
     chmodSync(key, 0o644);
     const { run } = await bothRefuse(w.config(), 'stateDir', [/create the device key/]);
     assert.ok(run.stderr.includes(`chmod 600 ${key}`), run.stderr);
+    const rotate = await runCli(['key', 'rotate', '--config', w.config()]);
+    assert.is(rotate.code, 2, rotate.stderr);
+    assert.ok(rotate.stderr.includes(`chmod 600 ${key}`), rotate.stderr);
+    assert.not.match(rotate.stderr, /provision/);
   } finally { w.dir.remove(); }
 });
 
