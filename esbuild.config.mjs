@@ -1,13 +1,14 @@
-// The bundle: one CommonJS file (dist/tapwire.js, runnable as `node dist/tapwire.js`
-// and usable as a Node SEA main), dist/prebuilds/ for the native addons it loads, and
-// dist/package.json marking the folder CommonJS.
+// The bundle: one CommonJS file (dist/tapwire.js, executable with a shebang: runnable
+// as `dist/tapwire.js` or `node dist/tapwire.js`, and usable as a Node SEA main),
+// dist/prebuilds/ for the native addons it loads, and dist/package.json marking the
+// folder CommonJS.
 // A build with any esbuild warning fails: a warning here is a failure at run time.
 //
 //   node esbuild.config.mjs [--entry agent/cli/main.ts] [--outdir dist] [--no-minify]
 //   --no-minify keeps names (for --cpu-prof and heap snapshots that say which function)
 
 import * as esbuild from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -151,6 +152,8 @@ export async function buildBundle(opts = {}) {
   // dist/ sits inside a "type": "module" package: without this, node would load the
   // cjs bundle as ESM (ReferenceError: require is not defined in ES module scope)
   writeFileSync(join(outdir, 'package.json'), '{ "type": "commonjs" }\n');
+  // the banner's shebang makes it a command: `./dist/tapwire.js --help`, and `npm link` → `tapwire`
+  chmodSync(outfile, 0o755);
   const prebuilds = copyPrebuilds(found, outdir);
   return { outfile, prebuilds, addons: [...found.keys()] };
 }

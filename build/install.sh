@@ -27,6 +27,7 @@ enable=0
 keep_key=0
 
 usage() { echo "usage: $0 [--from <file|dir>] [--prefix <dir>] [--root <dir>] [--config <file>] [--enable] [--keep-device-key]" >&2; exit 2; }
+help() { sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --from) [ $# -ge 2 ] || usage; from=$2; shift 2 ;;
@@ -35,7 +36,7 @@ while [ $# -gt 0 ]; do
     --config) [ $# -ge 2 ] || usage; config=$2; shift 2 ;;
     --enable) enable=1; shift ;;
     --keep-device-key) keep_key=1; shift ;;
-    -h|--help) usage ;;
+    -h|--help) help ;;
     *) echo "unknown option: $1" >&2; usage ;;
   esac
 done

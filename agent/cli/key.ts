@@ -39,7 +39,9 @@ async function rotate(argv: string[]): Promise<number> {
   try {
     current = readPrivateKey(paths.key);
   } catch (err) {
-    throw new CliError(`${(err as Error).message}\n(provision the device first: tapwire provision --config ${values.config})`, EXIT_USAGE);
+    // the hint fits the fault: a key that exists but may not be used says what to do itself
+    const missing = (err as NodeJS.ErrnoException).code === 'ERR_KEY_MISSING';
+    throw new CliError(`${(err as Error).message}${missing ? `\n(provision the device first: tapwire provision --config ${values.config})` : ''}`, EXIT_USAGE);
   }
   if (existsSync(paths.next)) {
     throw new CliError(`a rollover is already pending: ${paths.next} exists (the agent switches to it when it runs); not creating another`, EXIT_USAGE);

@@ -53,7 +53,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`tapwire ${name}: ${err.message}\n`);
       return err.exitCode;
     }
-    process.stderr.write(`tapwire ${name}: ${(err as Error).stack ?? String(err)}\n`);
+    // a runtime failure: one line for the operator; the stack only when asked for (TAPWIRE_LOG=debug)
+    const debug = process.env.TAPWIRE_LOG === 'debug' && err instanceof Error && err.stack;
+    process.stderr.write(`tapwire ${name}: ${debug || (err instanceof Error ? err.message : String(err))}\n`);
     return EXIT_RUNTIME;
   }
 }

@@ -9,6 +9,7 @@ import { keyPaths } from '../agent.js';
 import { fingerprint, generateKeyPair, parsePublicKey, readPrivateKey, writeKeyPair } from '../encode/keys.js';
 import { loadOperatorKeys, operatorsDir } from '../ota/operators.js';
 import { createLogger } from '../log.js';
+import { stateDirProblem } from '../config/preflight.js';
 import { loadConfigOrExit } from './config-file.js';
 import { CliError, EXIT_OK, EXIT_USAGE, parse, requireOption, type Command } from './usage.js';
 
@@ -53,10 +54,20 @@ export const provisionCommand: Command = {
       operator: { type: 'string', multiple: true },
     }, usage);
     const config = loadConfigOrExit(requireOption(values.config, 'config', usage));
-    mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+    // one level at a time (a recursive mkdir under /proc loops forever), with a reason when it cannot
+    const problem = stateDirProblem(config.stateDir, { create: true });
+    if (problem) throw new CliError(`stateDir: ${problem}`, EXIT_USAGE);
     const paths = keyPaths(config.stateDir);
-    const created = ensureKey(paths);
-    const pair = readPrivateKey(paths.key);
+    let created: boolean;
+    let pair: ReturnType<typeof readPrivateKey>;
+    try {
+      created = ensureKey(paths);
+      pair = readPrivateKey(paths.key);
+    } catch (err) {
+      // a key that is there but unusable (mode 0644, not a key): its message says what to do
+      if (String((err as NodeJS.ErrnoException).code).startsWith('ERR_KEY_')) throw new CliError((err as Error).message, EXIT_USAGE);
+      throw err;
+    }
     if (!existsSync(paths.pub)) writeFileSync(paths.pub, Buffer.from(pair.publicKey).toString('hex') + '\n', { mode: 0o644 });
     const operators: string[] = [];
     for (const op of values.operator ?? []) {

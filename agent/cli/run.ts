@@ -9,6 +9,7 @@ import { createLogger } from '../log.js';
 import { createLogRing, writeAndKeep } from '../console/log-ring.js';
 import { createRuntime, DEFAULT_HEALTH_TIMEOUT_MS } from '../runtime.js';
 import { formatIssues } from '../config/load.js';
+import { preflight } from '../config/preflight.js';
 import { loadLocalConfig, saveLastGood } from '../config/last-good.js';
 import { startWatchdog } from '../watchdog.js';
 import { CliError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, parse, requireOption, type Command } from './usage.js';
@@ -71,6 +72,9 @@ export const runCommand: Command = {
     // the uplink warns about mqtt:// itself (for over-the-air configs too)
     for (const w of loaded.warnings) if (w.code !== 'WARN_CONFIG_UNENCRYPTED') log.warn(w.message, { path: w.path || undefined, file: configPath });
     const config = loaded.config;
+    // what it needs of the system, checked as `config check` checks it (one code path)
+    const missing = preflight(config, { create: true });
+    if (missing.length > 0) throw new CliError(`cannot start\n${formatIssues(missing, loaded.fallback?.path ?? configPath)}`, EXIT_USAGE);
     if (loaded.fallback) {
       for (const line of formatIssues(loaded.fallback.issues, configPath).split('\n')) log.error(`invalid config: ${line}`);
       log.error('config file is invalid: running the last good config instead (fix it, check with `tapwire config check`, restart)', {
@@ -122,9 +126,11 @@ export const runCommand: Command = {
       await runtime.start();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ERR_KEY_MISSING' || code === 'ERR_KEY_PERMISSIONS' || code === 'ERR_KEY_INVALID') {
+      // the hint fits the fault: a key that exists is not created again (its message says what to do)
+      if (code === 'ERR_KEY_MISSING') {
         throw new CliError(`${(err as Error).message}\n(create the device key with: tapwire provision --config ${values.config})`, EXIT_USAGE);
       }
+      if (code === 'ERR_KEY_PERMISSIONS' || code === 'ERR_KEY_INVALID') throw new CliError((err as Error).message, EXIT_USAGE);
       throw err;
     }
     if (!stopping) {

@@ -7,7 +7,7 @@ import type { AgentStatus } from '../agent.js';
 import { duration } from '../console/format.js';
 import { bufferAnswer, statusAnswer, uplinkAnswer } from '../console/status-answers.js';
 import { loadConfigOrExit } from './config-file.js';
-import { EXIT_OK, EXIT_RUNTIME, parse, requireOption, type Command } from './usage.js';
+import { CliError, EXIT_OK, EXIT_RUNTIME, parse, requireOption, type Command } from './usage.js';
 
 const usage = `Usage: tapwire status --config <file> [--json]
 
@@ -53,7 +53,10 @@ export const statusCommand: Command = {
       process.stderr.write(`no status file for ${config.device} (looked in ${config.stateDir}): is the agent running?\n`);
       return EXIT_RUNTIME;
     }
-    const status = JSON.parse(readFileSync(file, 'utf8')) as AgentStatus;
+    let status: AgentStatus;
+    try { status = JSON.parse(readFileSync(file, 'utf8')) as AgentStatus; } catch (err) {
+      throw new CliError(`${file}: not a readable status file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, EXIT_RUNTIME);
+    }
     const alive = processAlive(status.pid) && status.state !== 'stopping';
     process.stdout.write((values.json ? JSON.stringify(status, null, 2) : formatStatus(status, alive, file, Date.now())) + '\n');
     return alive ? EXIT_OK : EXIT_RUNTIME;

@@ -3,14 +3,13 @@
 // the end. Exit 0 when the stream was complete and nothing was rejected, 1
 // otherwise (with what was rejected and why).
 
-import { readFileSync } from 'node:fs';
 import { createSystemClock } from '../../hal/clock.js';
 import { escapeJson, escapeText } from '../escape.js';
 import { parsePublicKey } from '../encode/keys.js';
 import { createVerifyLive } from '../view/verify-live.js';
 import type { ChainSummary, VerifyEvent } from '../verify/chain.js';
 import { DEFAULT_SESSION_EXPIRY_S, subscribeVerifier, type StatusEvent } from '../verify/subscribe.js';
-import { CliError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, parse, requireOption, type Command } from './usage.js';
+import { brokerUrlOption, CliError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, parse, readFileOption, requireOption, type Command } from './usage.js';
 
 const usage = `Usage: tapwire verify --url <mqtt url> --device <id> --pubkey <hex|file> [options]
 
@@ -120,7 +119,7 @@ export const verifyCommand: Command = {
       clean: { type: 'boolean' },
       lines: { type: 'boolean' },
     }, usage);
-    const url = requireOption(values.url, 'url', usage);
+    const url = brokerUrlOption(requireOption(values.url, 'url', usage));
     const device = requireOption(values.device, 'device', usage);
     if (!values.pubkey?.length) throw new CliError(`missing --pubkey\n\n${usage}`);
     const publicKeys = values.pubkey.map((p) => {
@@ -152,9 +151,9 @@ export const verifyCommand: Command = {
       : undefined;
     const session = subscribeVerifier({
       url, device, publicKeys, topicPrefix: values['topic-prefix'], protocolVersion: protocol,
-      ca: values.ca ? readFileSync(values.ca) : undefined,
-      cert: values.cert ? readFileSync(values.cert) : undefined,
-      key: values.key ? readFileSync(values.key) : undefined,
+      ca: values.ca ? readFileOption(values.ca, 'ca') : undefined,
+      cert: values.cert ? readFileOption(values.cert, 'cert') : undefined,
+      key: values.key ? readFileOption(values.key, 'key') : undefined,
       ...(values['client-id'] !== undefined ? { clientId: values['client-id'] } : {}),
       ...(values.clean ? { clean: true } : {}),
       ...(sessionExpiryS !== undefined ? { sessionExpiryS } : {}),

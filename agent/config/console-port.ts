@@ -17,7 +17,7 @@ const statOf = (p: string): Stats | undefined => {
 };
 
 /** One device under two names: the same path after symlinks, or the same character device (major:minor) or inode. */
-function sameDevice(a: string, b: string): boolean {
+export function sameDevice(a: string, b: string): boolean {
   if (a === b) return true;
   const sa = statOf(a);
   const sb = statOf(b);

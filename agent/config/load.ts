@@ -19,6 +19,7 @@ import { expandDeviceId, type ReadText } from './device-id.js';
 import { lineColumn, scanJson } from './json-scan.js';
 import { prune } from './prune.js';
 import { secretPathIssues } from './secret-paths.js';
+import { uplinkRuleIssues } from './uplink-rules.js';
 import { collectSchemaIssues, formatPath, isPlainObject, IssueCode, oneLine, type ConfigIssue, type PathSegment } from './errors.js';
 
 export type { ConfigIssue } from './errors.js';
@@ -172,6 +173,7 @@ function uplinkIssues(uplink: Obj | undefined, push: Push, warnings: ConfigIssue
   if (has('key') && !has('cert')) push(['uplink', 'cert'], IssueCode.SEMANTIC, 'missing: uplink.key is set, and a client certificate needs both cert and key');
   if (has('cert') && !has('key')) push(['uplink', 'key'], IssueCode.SEMANTIC, 'missing: uplink.cert is set, and a client certificate needs both cert and key');
   if (has('passwordFile') && !has('username')) push(['uplink', 'username'], IssueCode.SEMANTIC, 'missing: uplink.passwordFile is set, and a password needs a username');
+  for (const i of uplinkRuleIssues(uplink)) push(i.at, i.code, i.message);
 
   const reconnect = obj(own(uplink, 'reconnect'));
   const defaults = UplinkSchema.properties.reconnect.properties;

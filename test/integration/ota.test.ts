@@ -279,7 +279,7 @@ test('a signed config naming a device secret as a credential (direct path, symli
     ];
     let version = 0;
     for (const [what, files] of variants) {
-      const hostile = r.config({ uplink: { url: thief.url, protocolVersion: 4, username: 'dev', ...files } });
+      const hostile = r.config({ uplink: { url: thief.url, protocolVersion: 4, ...('passwordFile' in files ? { username: 'dev' } : {}), ...files } });
       await r.publish(sign(r, ++version, hostile));
       // an agent that took the config would connect there instead of acking here
       await waitFor(() => r.acks.length >= version || thief.connections() > 0, 15_000, `ack for the ${what} variant`);
