@@ -12,6 +12,7 @@ import { ensureSchema } from '../ingest/schema.js';
 import { createLogger } from '../log.js';
 import { CliError, EXIT_OK, EXIT_RUNTIME, parse, requireOption, type Command } from './usage.js';
 import { dbFailure } from './fleet.js';
+import { DEFAULT_TOPIC_PREFIX } from '../uplink/topics.js';
 
 const usage = `Usage: tapwire ingest --url <mqtt url> --db <postgres url | directory> [options]
 
@@ -79,7 +80,7 @@ export const ingestCommand: Command = {
     const target = requireOption(values.db, 'db', usage);
     const worker = values.worker ?? defaultWorker();
     const share = values.share ?? 'tapwire-ingest';
-    const prefix = values['topic-prefix'] ?? 'tapwire';
+    const prefix = values['topic-prefix'] ?? DEFAULT_TOPIC_PREFIX;
     if (!NAME.test(worker)) throw new CliError(`--worker ${JSON.stringify(worker)} must be 1-64 of A-Z a-z 0-9 . _ -`);
     if (!NAME.test(share)) throw new CliError(`--share ${JSON.stringify(share)} must be 1-64 of A-Z a-z 0-9 . _ -`);
     if (!/^[^+#\s]+$/.test(prefix)) throw new CliError(`--topic-prefix ${JSON.stringify(prefix)} must not contain + # or spaces`);

@@ -9,6 +9,7 @@ import { fingerprint, generateKeyPair, readPrivateKey, writeKeyPair } from '../e
 import { deviceKeyPaths } from '../ota/device-key.js';
 import { loadConfigOrExit } from './config-file.js';
 import { CliError, EXIT_OK, EXIT_USAGE, parse, requireOption, type Command } from './usage.js';
+import { deviceTopic } from '../uplink/topics.js';
 
 const usage = `Usage: tapwire key rotate --config <file>
        tapwire key show --config <file>
@@ -53,7 +54,7 @@ async function rotate(argv: string[]): Promise<number> {
     `current key   ${Buffer.from(current.publicKey).toString('hex')} (fingerprint ${fingerprint(current.publicKey)})`,
     `next key      ${Buffer.from(next.publicKey).toString('hex')} (fingerprint ${fingerprint(next.publicKey)})`,
     `written       ${paths.next} (0600)`,
-    `announcement  ${config.uplink.topicPrefix}/${config.device}/key, signed by ${fingerprint(current.publicKey)}`,
+    `announcement  ${deviceTopic(config.uplink.topicPrefix, config.device, 'key')}, signed by ${fingerprint(current.publicKey)}`,
   ];
   if (existsSync(paths.old)) {
     lines.push(`note          the previous rollover is not yet acknowledged by the broker (${paths.old} exists);`,
