@@ -29,7 +29,6 @@ import { AGENT_VERSION } from './version.js';
 
 export type { Agent, AgentDeps, AgentHealth, AgentStatus } from './agent-api.js';
 
-const DEFAULT_FILE_POLL_MS = 5000;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 export function keyPaths(stateDir: string): { key: string; pub: string } {
@@ -40,7 +39,7 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
   const { clock, log } = deps;
   const counters = deps.counters ?? createCounters();
   const configVersion = deps.configVersion ?? 0;
-  const filePollMs = deps.filePollMs ?? DEFAULT_FILE_POLL_MS;
+  const filePollMs = deps.filePollMs ?? 5000; // key and credential files
   const deviceKeys = createDeviceKeys(config.stateDir, { device: config.device });
   // throws ERR_KEY_MISSING / ERR_KEY_PERMISSIONS / ERR_KEY_INVALID: the agent does not start
   const signing = createSigning(deviceKeys.load(), { device: config.device, clock });
