@@ -19,12 +19,14 @@
 // the retained config after each reconnect. A message delivered as retained or
 // DUP whose bytes were already decided in this process, or that set the
 // persisted state (state.json "message"), is dropped silently (counter
-// ota.redelivered). Anything else -- a live publish, a replay by anyone -- is
-// processed and acked: at most one ack per distinct message per process and
-// reconnect storms cost nothing. An empty message (a cleared retained config)
-// is no config and gets no ack.
+// ota.redelivered; parts/ota-intake.ts). Anything else -- a live publish, a
+// replay by anyone -- is processed and acked: at most one ack per distinct
+// message per process and reconnect storms cost nothing. An empty message (a
+// cleared retained config) is no config and gets no ack.
+//
+// Its parts (agent/parts/): the intake of config messages, the health watch of
+// an applied config, the ack outbox, and the console.
 
-import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Clock } from '../hal/clock.js';
 import type { FileSystem } from '../hal/file.js';
@@ -38,10 +40,13 @@ import { verifyConfigMessage, type AcceptedConfig } from './ota/envelope.js';
 import { loadOperatorKeys } from './ota/operators.js';
 import { createOtaStore, type OtaState, type PendingAck } from './ota/store.js';
 import { createPortHandover } from './sources/port-handover.js';
-import type { InboundMeta } from './uplink/uplink.js';
 import type { LogRing } from './console/log-ring.js';
 import { createAgentObservers } from './console/observers.js';
 import { consolePartFor } from './console/part.js';
+import { createAckOutbox } from './parts/ota-acks.js';
+import { createHealthWatch } from './parts/health-watch.js';
+import { createOtaIntake, type ConfigMessage } from './parts/ota-intake.js';
+import { createPartList } from './parts/part.js';
 
 export interface RuntimeOptions {
   /** The local config file's content: version 0. */
@@ -78,15 +83,6 @@ export interface Runtime {
 }
 
 export const DEFAULT_HEALTH_TIMEOUT_MS = 30_000;
-const HEALTH_POLL_MS = 100;
-/** Messages waiting while one is applied; more are rejected "busy" (acked, not remembered). */
-const MAX_QUEUE = 8;
-/** Acks waiting for a connection; the oldest are dropped (and counted) beyond this. */
-const MAX_PENDING_ACKS = 32;
-/** Distinct decided messages remembered for redelivery detection. */
-const MAX_SEEN = 64;
-
-const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const fromHex = (s: string | undefined): Uint8Array => (s && /^[0-9a-f]{64}$/.test(s) ? new Uint8Array(Buffer.from(s, 'hex')) : new Uint8Array(32));
 
@@ -96,7 +92,8 @@ export function createRuntime(opts: RuntimeOptions, deps: RuntimeDeps): Runtime 
   const counters = createCounters();
   const makeAgent = deps.createAgent ?? createRealAgent;
   const store = createOtaStore(local.stateDir, { fs: deps.fs });
-  const healthTimeoutMs = opts.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
+  const healthWatch = createHealthWatch(opts.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS, { clock: deps.clock });
+  const healthTimeoutMs = healthWatch.timeoutMs;
   // sensor ports stay open from one Agent to the next during an apply: no line is lost in a swap
   const ports = createPortHandover(deps.serial, { counters, log: deps.log.child('serial') });
 
@@ -104,14 +101,7 @@ export function createRuntime(opts: RuntimeOptions, deps: RuntimeDeps): Runtime 
   let current: Agent | undefined;
   let stopping = false;
   let applying: number | undefined;
-  const queue: Array<{ bytes: Uint8Array; hash: Uint8Array }> = [];
-  let worker: Promise<void> | undefined;
-  const seen: string[] = [];
-  /** persisted: the outcome is in state.pendingAck, cleared once the broker has the ack. */
-  const acks: Array<{ ack: Ack; persisted: boolean }> = [];
   let saving: Promise<void> = Promise.resolve();
-  let flushing = false;
-  let wake: (() => void) | undefined;
   const fatalListeners: Array<(err: Error) => void> = [];
   // Console (issue 14): one for the process, from the local file only, living across
   // config swaps (it shows whichever Agent runs; between two it says so).
@@ -122,11 +112,6 @@ export function createRuntime(opts: RuntimeOptions, deps: RuntimeDeps): Runtime 
     ...(deps.logRing ? { logRing: deps.logRing } : {}),
   });
 
-  function remember(h: string): void {
-    seen.push(h);
-    if (seen.length > MAX_SEEN) seen.shift();
-  }
-
   /** Writes of state.json, one at a time, in call order (each writes the state as it was at its call). */
   function persist(next: OtaState): Promise<void> {
     const write = saving.then(() => store.saveState(next));
@@ -135,41 +120,26 @@ export function createRuntime(opts: RuntimeOptions, deps: RuntimeDeps): Runtime 
   }
 
   // ── acks ────────────────────────────────────────────────────────────────
-  function queueAck(ack: Ack, persisted = false): void {
-    acks.push({ ack, persisted });
-    while (acks.length > MAX_PENDING_ACKS) {
-      acks.shift();
-      counters.inc('ota.acks_dropped');
-    }
-    void flushAcks();
-  }
+  const outbox = createAckOutbox({
+    agent: () => current,
+    stopping: () => stopping,
+    counters,
+    async published(ack) {
+      // the ack for the message that set the state: it no longer waits in state.json
+      const p = state.pendingAck;
+      if (p && p.version === ack.version && state.message === hex(ack.msg)) {
+        const { pendingAck: _done, ...rest } = state;
+        state = rest;
+        await persist(state).catch((err: Error) => log.warn('cannot record the ack as sent', { cause: err.message }));
+      }
+    },
+  });
+  const queueAck = (ack: Ack, persisted = false): void => outbox.queue(ack, persisted);
 
   /** The ack for the message that set the state (accepted / rolled-back), kept in state.json until published. */
   function outcome(pending: PendingAck): Ack {
     state = { ...state, pendingAck: pending };
     return { dev: local.device, msg: fromHex(state.message), ...pending };
-  }
-
-  async function flushAcks(): Promise<void> {
-    if (flushing) return;
-    flushing = true;
-    try {
-      while (acks.length > 0 && current && !stopping) {
-        const item = acks[0]!;
-        const ok = await current.sendAck(item.ack);
-        if (!ok) return; // not connected: again at the next connect
-        acks.shift();
-        counters.inc('ota.acks_published');
-        const p = state.pendingAck;
-        if (item.persisted && p && p.version === item.ack.version && state.message === hex(item.ack.msg)) {
-          const { pendingAck: _done, ...rest } = state;
-          state = rest;
-          await persist(state).catch((err: Error) => log.warn('cannot record the ack as sent', { cause: err.message }));
-        }
-      }
-    } finally {
-      flushing = false;
-    }
   }
 
   // ── agents ──────────────────────────────────────────────────────────────
@@ -180,11 +150,11 @@ export function createRuntime(opts: RuntimeOptions, deps: RuntimeDeps): Runtime 
       counters,
       configVersion: version,
       otaStatus: () => ({ ...state, ...(applying !== undefined ? { applying } : {}) }),
-      onConfigMessage: onMessage,
+      onConfigMessage: intake.onMessage,
       ...(opts.filePollMs !== undefined ? { filePollMs: opts.filePollMs } : {}),
       observers,
     });
-    agent.onConnect(() => { void flushAcks(); });
+    agent.onConnect(() => { void outbox.flush(); });
     current = agent;
     try {
       await agent.start();
@@ -213,68 +183,19 @@ export function createRuntime(opts: RuntimeOptions, deps: RuntimeDeps): Runtime 
     return result.config;
   }
 
-  /** Waits until the agent is healthy (undefined) or the deadline passes (the problems, in words). */
-  async function waitHealthy(agent: Agent): Promise<string | undefined> {
-    const deadline = deps.clock.monotonic() + healthTimeoutMs;
-    for (;;) {
-      const h = agent.health();
-      if (h.ok) return undefined;
-      if (stopping) return 'stopping';
-      if (deps.clock.monotonic() >= deadline) return h.problems.join('; ');
-      await new Promise<void>((r) => {
-        wake = r;
-        void deps.clock.sleep(HEALTH_POLL_MS).then(r);
-      });
-      wake = undefined;
-    }
-  }
-
   // ── messages ────────────────────────────────────────────────────────────
-  function onMessage(bytes: Uint8Array, meta: InboundMeta): void {
-    if (stopping) return;
-    if (bytes.length === 0) {
-      counters.inc('ota.cleared');
-      log.debug('empty config message (retained config cleared): nothing to do');
-      return;
-    }
-    const hash = sha256(bytes);
-    const h = hex(hash);
-    if ((meta.retained || meta.dup) && (seen.includes(h) || h === state.message)) {
-      counters.inc('ota.redelivered');
-      log.debug('config message redelivered, already decided', { msg: h.slice(0, 16) });
-      return;
-    }
-    if (queue.length >= MAX_QUEUE) {
-      counters.inc('ota.rejected.busy');
-      log.warn('config rejected', { code: 'busy', reason: 'too many config messages waiting', msg: h.slice(0, 16) });
-      queueAck({ dev: local.device, version: null, result: 'rejected', code: 'busy', reason: 'too many config messages waiting; publish again', msg: hash });
-      return;
-    }
-    remember(h);
-    queue.push({ bytes, hash });
-    if (!worker) {
-      worker = (async () => {
-        while (queue.length > 0 && !stopping) {
-          try {
-            await processMessage(queue.shift()!);
-          } catch (err) {
-            if (current) {
-              counters.inc('ota.apply_errors');
-              log.error('config apply failed', { cause: (err as Error).message, running: state.current });
-              continue;
-            }
-            // no agent could be started (e.g. credential files gone): nothing runs, so give up loudly
-            log.error('config apply failed: no agent running', { cause: (err as Error).message });
-            for (const l of fatalListeners) l(err as Error);
-            break;
-          }
-        }
-        worker = undefined;
-      })();
-    }
-  }
+  const intake = createOtaIntake({
+    stopping: () => stopping,
+    decided: () => state.message,
+    process: processMessage,
+    busy: (hash) => queueAck({ dev: local.device, version: null, result: 'rejected', code: 'busy', reason: 'too many config messages waiting; publish again', msg: hash }),
+    running: () => (current ? state.current : undefined),
+    fatal: (err) => { for (const l of fatalListeners) l(err); },
+    counters,
+    log,
+  });
 
-  async function processMessage(m: { bytes: Uint8Array; hash: Uint8Array }): Promise<void> {
+  async function processMessage(m: ConfigMessage): Promise<void> {
     const operators = loadOperatorKeys(local.stateDir, log);
     const verdict = verifyConfigMessage(m.bytes, {
       device: local.device, stateDir: local.stateDir, running: state.current, highest: state.highest,
@@ -320,7 +241,7 @@ export function createRuntime(opts: RuntimeOptions, deps: RuntimeDeps): Runtime 
       try {
         await runAgent(v.config, v.version);
         if (stopping) return;
-        problem = await waitHealthy(current!);
+        problem = await healthWatch.wait(current!);
       } catch (err) {
         problem = `start failed: ${(err as Error).message}`;
       }
@@ -407,25 +328,31 @@ export function createRuntime(opts: RuntimeOptions, deps: RuntimeDeps): Runtime 
     return { config: local, version: 0 };
   }
 
+  // started in order, stopped in reverse: `stopping` first, the state.json writes last
+  const parts = createPartList([
+    { name: 'ota-state', start() {}, stop: () => saving },
+    { name: 'ports', start() {}, stop: () => ports.release() },
+    {
+      name: 'agent',
+      async start() {
+        const { config, version } = await pickAtStart();
+        await store.prune([state.current, state.good]).catch(() => undefined);
+        await runAgent(config, version);
+      },
+      stop: stopAgent,
+    },
+    intake, // its stop waits for the apply under way
+    healthWatch, // its stop ends a health check at once
+    ...(consolePart ? [{ name: 'console', start: () => consolePart.start(), stop: () => consolePart.stop() }] : []),
+    { name: 'stopping', start() {}, stop() { stopping = true; } },
+  ]);
+
   return {
     counters,
     version: () => state.current,
     agent: () => current,
     onFatal(listener) { fatalListeners.push(listener); },
-    async start() {
-      const { config, version } = await pickAtStart();
-      await store.prune([state.current, state.good]).catch(() => undefined);
-      await runAgent(config, version);
-      await consolePart?.start();
-    },
-    async stop() {
-      stopping = true;
-      await consolePart?.stop();
-      wake?.();
-      if (worker) await worker;
-      await stopAgent();
-      await ports.release();
-      await saving;
-    },
+    start: () => parts.start(),
+    stop: () => parts.stop(),
   };
 }

@@ -58,8 +58,8 @@ function nodeHandle(path: string, fd: number, initialSize: number): FileHandle {
 }
 
 export const nodeFileSystem: FileSystem = {
-  async open(path, mode) {
-    const fd = await openAsync(path, FLAGS[mode], 0o600);
+  async open(path, mode, perm = 0o600) {
+    const fd = await openAsync(path, FLAGS[mode], perm);
     try { return nodeHandle(path, fd, fs.fstatSync(fd).size); }
     catch (err) { fs.closeSync(fd); throw err; }
   },
@@ -70,7 +70,7 @@ export const nodeFileSystem: FileSystem = {
   },
   rename: (from, to) => fs.promises.rename(from, to),
   unlink: (path) => fs.promises.unlink(path),
-  async mkdir(path) { await fs.promises.mkdir(path, { recursive: true, mode: 0o700 }); },
+  async mkdir(path, perm = 0o700) { await fs.promises.mkdir(path, { recursive: true, mode: perm }); },
   async space(dir) {
     const s = await fs.promises.statfs(dir);
     return { total: s.blocks * s.bsize, free: s.bavail * s.bsize };

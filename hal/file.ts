@@ -22,15 +22,16 @@ export interface FileHandle {
 }
 
 export interface FileSystem {
-  open(path: string, mode: OpenMode): Promise<FileHandle>;
+  /** `perm`: the permission bits of a file 'create' makes (default 0o600; a double may ignore it). */
+  open(path: string, mode: OpenMode, perm?: number): Promise<FileHandle>;
   /** Entry names (not paths) of a directory. */
   readdir(dir: string): Promise<string[]>;
   /** Rejects with code ENOENT when missing. */
   stat(path: string): Promise<{ size: number; isFile: boolean }>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
-  /** Creates the directory and its parents; fine if it exists. */
-  mkdir(path: string): Promise<void>;
+  /** Creates the directory and its parents (`perm` default 0o700); fine if it exists. */
+  mkdir(path: string, perm?: number): Promise<void>;
   /** fsync of a directory: entries created, renamed or removed in it are durable. */
   syncDir(dir: string): Promise<void>;
   /**

@@ -8,14 +8,14 @@
 // pending notice: a hole that is neither (a drop or failed write whose notice
 // a crash interrupted) is told with reason `lost`.
 
-import type { BatchEncoder } from './encode/batch.js';
-import { parseBatchPayload } from './encode/batch.js';
-import { decodeSign1 } from './encode/cose.js';
-import type { Counters } from './counters.js';
-import { chainStateAfter } from './encode/batch.js';
+import type { BatchEncoder } from '../encode/batch.js';
+import { parseBatchPayload } from '../encode/batch.js';
+import { decodeSign1 } from '../encode/cose.js';
+import type { Counters } from '../counters.js';
+import { chainStateAfter } from '../encode/batch.js';
 import { createGapLedger, mergeRanges, subtract, type GapRange } from './gap-ledger.js';
-import type { DropNotice, Journal } from './journal/journal.js';
-import type { Logger } from './log.js';
+import type { DropNotice, Journal } from '../journal/journal.js';
+import type { Logger } from '../log.js';
 
 export interface GapTellerDeps {
   journal: Pick<Journal, 'append' | 'chainHead' | 'committedSeq' | 'readFrom' | 'onDrop' | 'pendingAtOpen'>;

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createGapLedger, mergeRanges } from '../agent/gap-ledger.js';
+import { createGapLedger, mergeRanges } from '../../agent/parts/gap-ledger.js';
 
 test('ranges that touch or overlap with the same reason merge; different reasons stay apart', () => {
   assert.equal(mergeRanges([

@@ -3,16 +3,16 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createCounters } from '../agent/counters.js';
-import { createBatchEncoder, parseBatchPayload, type BatchEncoder } from '../agent/encode/batch.js';
-import { decodeSign1 } from '../agent/encode/cose.js';
-import { createCryptoSigner } from '../agent/encode/signer.js';
-import { createGapTeller } from '../agent/gap-teller.js';
-import { createJournal, type Journal } from '../agent/journal/journal.js';
-import { silentLogger } from '../agent/log.js';
-import { createManualClock } from '../hal/clock.js';
-import { createFileSystemDouble } from '../hal/file-double.js';
-import type { FileHandle, FileSystem } from '../hal/file.js';
+import { createCounters } from '../../agent/counters.js';
+import { createBatchEncoder, parseBatchPayload, type BatchEncoder } from '../../agent/encode/batch.js';
+import { decodeSign1 } from '../../agent/encode/cose.js';
+import { createCryptoSigner } from '../../agent/encode/signer.js';
+import { createGapTeller } from '../../agent/parts/gap-teller.js';
+import { createJournal, type Journal } from '../../agent/journal/journal.js';
+import { silentLogger } from '../../agent/log.js';
+import { createManualClock } from '../../hal/clock.js';
+import { createFileSystemDouble } from '../../hal/file-double.js';
+import type { FileHandle, FileSystem } from '../../hal/file.js';
 
 const signer = createCryptoSigner(new Uint8Array(32).fill(3));
 

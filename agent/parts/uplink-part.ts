@@ -1,0 +1,56 @@
+// The uplink as a part: its options from the config, started after the
+// journal opened; at stop, what is durable is published if the broker
+// acknowledges it quickly (bounded), then the connection closes.
+
+import type { Clock } from '../../hal/clock.js';
+import type { ResolvedConfig } from '../config/load.js';
+import type { Journal } from '../journal/journal.js';
+import type { Logger } from '../log.js';
+import type { Uplink, UplinkOptions } from '../uplink/uplink.js';
+import type { Part } from './part.js';
+
+/** On stop, how long to wait for the broker to acknowledge what is durable. */
+const STOP_DRAIN_MS = 2000;
+const DRAIN_POLL_MS = 20;
+
+export function uplinkOptions(config: Pick<ResolvedConfig, 'device' | 'uplink'>, fileWatchMs: number, overrides?: Partial<UplinkOptions>): UplinkOptions {
+  const u = config.uplink;
+  return {
+    device: config.device,
+    url: u.url,
+    protocolVersion: u.protocolVersion,
+    clientId: u.clientId ?? `tapwire-${config.device}`,
+    topicPrefix: u.topicPrefix,
+    keepaliveS: u.keepaliveS,
+    inflight: u.inflight,
+    reconnect: u.reconnect,
+    ca: u.ca,
+    cert: u.cert,
+    key: u.key,
+    username: u.username,
+    passwordFile: u.passwordFile,
+    fileWatchMs,
+    ...overrides,
+  };
+}
+
+export function createUplinkPart(uplink: Uplink, deps: { journal: Pick<Journal, 'sync' | 'committedSeq' | 'durableSeq'>; clock: Clock; log: Logger }): Part {
+  const { journal, clock } = deps;
+  /** Waits (bounded) until everything durable is acknowledged, while connected. */
+  async function drain(maxMs: number): Promise<void> {
+    const deadline = clock.monotonic() + maxMs;
+    while (uplink.state().connected && journal.committedSeq() < journal.durableSeq() && clock.monotonic() < deadline) {
+      await clock.sleep(DRAIN_POLL_MS);
+    }
+  }
+  return {
+    name: 'uplink',
+    start: () => uplink.start(),
+    async stop() {
+      // a failed fsync here is logged by the journal; its close tries once more
+      await journal.sync().catch(() => undefined);
+      await drain(STOP_DRAIN_MS);
+      await uplink.stop().catch((err: Error) => deps.log.warn('uplink stop failed', { cause: err.message }));
+    },
+  };
+}
