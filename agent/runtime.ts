@@ -47,6 +47,7 @@ import { createAckOutbox } from './parts/ota-acks.js';
 import { createHealthWatch } from './parts/health-watch.js';
 import { createOtaIntake, type ConfigMessage } from './parts/ota-intake.js';
 import { createPartList } from './parts/part.js';
+import { preflight } from './config/preflight.js';
 
 export interface RuntimeOptions {
   /** The local config file's content: version 0. */
@@ -207,6 +208,15 @@ export function createRuntime(opts: RuntimeOptions, deps: RuntimeDeps): Runtime 
       counters.inc(`ota.rejected.${verdict.code}`);
       log.warn('config rejected', { code: verdict.code, reason: verdict.reason, version: verdict.version, msg, bytes: m.bytes.length });
       queueAck({ dev: local.device, version: verdict.version ?? null, result: 'rejected', code: verdict.code, reason: verdict.reason, msg: m.hash });
+      return;
+    }
+    // the checks `config check` and `run` make of the file system, before anything is stored
+    const missing = preflight(verdict.config);
+    if (missing.length > 0) {
+      const reason = missing.map((i) => `${i.path}: ${i.message}`).join('; ');
+      counters.inc('ota.rejected.preflight');
+      log.warn('config rejected', { code: 'preflight', reason, version: verdict.version, msg });
+      queueAck({ dev: local.device, version: verdict.version, result: 'rejected', code: 'preflight', reason, msg: m.hash });
       return;
     }
     log.info('config verified', { version: verdict.version, dev: verdict.dev, signed_by: verdict.signedBy, running: state.current, msg });

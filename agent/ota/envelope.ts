@@ -40,7 +40,9 @@ const MAX_DEPTH = 32;
 /** Stable rejection codes (also in acks and the counters `ota.rejected.<code>`). */
 export type RejectCode =
   | 'empty' | 'too-large' | 'not-cose' | 'bad-alg' | 'content-type' | 'unknown-key' | 'bad-signature'
-  | 'bad-payload' | 'unsupported-version' | 'wrong-device' | 'not-newer' | 'schema' | 'secret-path' | 'forbidden-change';
+  | 'bad-payload' | 'unsupported-version' | 'wrong-device' | 'not-newer' | 'schema' | 'secret-path' | 'forbidden-change'
+  /** what `run` would meet in the file system: a missing TLS file, one port named twice (the preflight of `config check`) */
+  | 'preflight';
 
 export interface VersionFloor {
   /** The version that runs now (0 = the local config file). */

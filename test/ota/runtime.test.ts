@@ -137,6 +137,8 @@ test('rejected messages leave the running agent untouched and each gets a reject
       [signConfig(stranger, { dev: 'ota-1', version: 9, config: r.raw() }), 'unknown-key'],
       [signConfig(operator, { dev: 'pump-9', version: 9, config: r.raw() }), 'wrong-device'],
       [signConfig(operator, { dev: 'ota-1', version: 9, config: { device: 'ota-1' } }), 'schema'],
+      // `config check` would refuse it too: what `run` needs of the file system (here a CA file that is not there)
+      [signConfig(operator, { dev: 'ota-1', version: 9, config: r.raw({ uplink: { url: 'mqtts://127.0.0.1:8883', protocolVersion: 4, ca: '/nonexistent/tapwire/no-such-ca.pem' } }) }), 'preflight'],
       [new TextEncoder().encode('{"config":{}}'), 'not-cose'],
       [new Uint8Array(70_000), 'too-large'],
     ];
@@ -147,6 +149,7 @@ test('rejected messages leave the running agent untouched and each gets a reject
     assert.equal(acks.map((a) => [a.result, a.code]), cases.map(([, code]) => ['rejected', code]));
     for (const a of acks) assert.ok(a.reason && a.reason.length > 0);
     assert.match(acks[1]!.reason!, 'replay');
+    assert.match(acks[5]!.reason!, /^uplink\.ca: .*no-such-ca\.pem/);
     assert.is(r.current(), running, 'same agent still running');
     assert.is(r.agents.length, 2, 'no agent was started for a rejected config');
     assert.is(r.runtime.version(), 2);
