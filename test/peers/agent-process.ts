@@ -2,14 +2,11 @@
 // for end-to-end tests: stop with SIGTERM, or kill -9 for crash tests.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import { generateKeyPair, writeKeyPair } from '../../agent/encode/keys.js';
 import { parseSegmentName, scanRecords, SEGMENT_HEADER_BYTES } from '../../agent/journal/format.js';
-import { createChainVerifier, type ChainSummary, type VerifyEvent } from '../../agent/verify/chain.js';
 import { waitFor } from '../helpers.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -36,27 +33,32 @@ export interface AgentProcess {
   child: ChildProcess;
   pid: number;
   stderr(): string;
+  /** Resolves with the first stderr line matching `re` that appears after character `from` of stderr. */
+  waitLine(re: RegExp, timeoutMs?: number, from?: number): Promise<string>;
   /** SIGTERM and wait; resolves with the exit code. */
   stop(): Promise<number | null>;
   /** kill -9 and wait. */
   kill9(): Promise<void>;
 }
 
-export async function startAgentProcess(configPath: string, env: NodeJS.ProcessEnv = {}): Promise<AgentProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', '--config', configPath], {
-    cwd: root, env: { ...process.env, TAPWIRE_LOG: 'debug', ...env }, stdio: ['ignore', 'ignore', 'pipe'],
+/** `tapwire run --config <file> <args>` through tsx (log level debug); resolves once "agent running" is logged. */
+export async function startAgentProcess(configPath: string, opts: { args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<AgentProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', '--config', configPath, ...(opts.args ?? [])], {
+    cwd: root, env: { ...process.env, TAPWIRE_LOG: 'debug', ...opts.env }, stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   await waitFor(() => err.includes('agent running') || child.exitCode !== null, 20_000, 'agent start');
   if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}:\n${err}`);
+  const findLine = (re: RegExp, from: number): string | undefined => err.slice(from).split('\n').find((l) => re.test(l));
   return {
     child,
     pid: child.pid!,
     stderr: () => err,
-    async stop() { child.kill('SIGTERM'); return exited; },
-    async kill9() { child.kill('SIGKILL'); await exited; },
+    waitLine: (re, timeoutMs = 15_000, from = 0) => waitFor(() => findLine(re, from), timeoutMs, `log line ${re}\n--- stderr:\n${err.slice(-3000)}`),
+    async stop() { if (child.exitCode === null) child.kill('SIGTERM'); return exited; },
+    async kill9() { if (child.exitCode === null) child.kill('SIGKILL'); await exited; },
   };
 }
 
@@ -146,60 +148,5 @@ export async function scanJournalFiles(stateDir: string): Promise<DiskRecord[]> 
   return out;
 }
 
-export const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-export interface CloudWatch {
-  /** Resolves once subscribed to the data topic. */
-  ready: Promise<void>;
-  /** Every verifier event, in arrival order. */
-  events: VerifyEvent[];
-  /** SHA-256 (hex) of the bytes first accepted for each seq (data batches and gap notices). */
-  hashes: Map<number, string>;
-  /** Values of the numeric reading `name` in first arrivals, in arrival order. */
-  values(name: string): number[];
-  summary(): ChainSummary;
-  connected(): boolean;
-  close(): Promise<void>;
-}
-
-/**
- * A cloud-side verifier on one device's data topic with a persistent session
- * (clean: false, fixed client id, QoS 1): a broker with persistence keeps what
- * arrives while the verifier is cut off, so a broker restart loses nothing.
- */
-export function watchCloud(opts: { url: string; device: string; publicKey: Uint8Array; protocolVersion?: 4 | 5; clientId?: string; topicPrefix?: string }): CloudWatch {
-  const protocolVersion = opts.protocolVersion ?? 5;
-  const topic = `${opts.topicPrefix ?? 'tapwire'}/${opts.device}/data`;
-  const verifier = createChainVerifier({ device: opts.device, publicKeys: [opts.publicKey] });
-  const events: VerifyEvent[] = [];
-  const hashes = new Map<number, string>();
-  const client = mqtt.connect(opts.url, {
-    protocolVersion,
-    clientId: opts.clientId ?? `verifier-${opts.device}-${process.pid}-${Math.floor(Math.random() * 1e9)}`,
-    clean: false,
-    reconnectPeriod: 200,
-    connectTimeout: 5000,
-    ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: 3600 } } : {}),
-  });
-  const ready = new Promise<void>((resolve, reject) => {
-    client.once('connect', () => client.subscribe(topic, { qos: 1 }, (err) => (err ? reject(err) : resolve())));
-  });
-  ready.catch(() => undefined);
-  client.on('error', () => undefined); // reconnects by itself; outages are the point
-  client.on('message', (t, payload) => {
-    if (t !== topic) return;
-    for (const e of verifier.accept(payload)) {
-      events.push(e);
-      if (e.kind === 'batch' || e.kind === 'gap') hashes.set(e.seq, sha256Hex(payload));
-    }
-  });
-  return {
-    ready,
-    events,
-    hashes,
-    values: (name) => events.flatMap((e) => (e.kind === 'batch' ? e.readings.filter((r) => r.name === name && r.v !== undefined).map((r) => r.v!) : [])),
-    summary: () => verifier.summary(),
-    connected: () => client.connected,
-    close: () => new Promise<void>((resolve) => { client.end(true, {}, () => resolve()); }),
-  };
-}
+// the fake cloud client lives in cloud.ts; re-exported for the soak rig
+export { sha256Hex, watchCloud, type CloudWatch } from './cloud.js';
