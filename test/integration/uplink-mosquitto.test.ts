@@ -2,7 +2,6 @@
 // restart on the same port, refused credentials, insecure secret files, TLS
 // with a client certificate.
 
-import { execFileSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -13,6 +12,7 @@ import { createLogger } from '../../agent/log.js';
 import { createUplink, type Uplink, type UplinkOptions } from '../../agent/uplink/uplink.js';
 import { createSystemClock } from '../../hal/clock.js';
 import { startMosquitto, type MosquittoPeer } from '../peers/mosquitto.js';
+import { makePki } from '../peers/pki.js';
 import { tempDir, waitFor } from '../helpers.js';
 import { createFakeJournal, recordBytes, seqOf, type FakeJournal } from '../uplink/fake-journal.js';
 
@@ -195,27 +195,12 @@ test('a client key or password file readable by others (0644) is refused before 
   }
 });
 
-/** A throwaway CA, a server certificate for 127.0.0.1 and a client certificate. */
-function makePki(dir: string): { ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string } {
-  const p = (f: string): string => join(dir, f);
-  const ossl = (...args: string[]): void => { execFileSync('openssl', args, { stdio: 'pipe' }); };
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  ossl('req', '-x509', ...ec, '-keyout', p('ca.key'), '-out', p('ca.pem'), '-days', '1', '-subj', '/CN=tapwire-test-ca');
-  for (const [name, ext] of [['server', 'subjectAltName=IP:127.0.0.1'], ['client', 'extendedKeyUsage=clientAuth']] as const) {
-    ossl('req', ...ec, '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`), '-subj', `/CN=tapwire-test-${name}`);
-    writeFileSync(p(`${name}.ext`), ext + '\n');
-    ossl('x509', '-req', '-in', p(`${name}.csr`), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial',
-      '-out', p(`${name}.pem`), '-days', '1', '-extfile', p(`${name}.ext`));
-    chmodSync(p(`${name}.key`), 0o600);
-  }
-  return { ca: p('ca.pem'), serverCert: p('server.pem'), serverKey: p('server.key'), clientCert: p('client.pem'), clientKey: p('client.key') };
-}
-
 test('TLS with a client certificate: mqtts publishes and commits; without the certificate the broker refuses and the uplink backs off', async () => {
   const dir = tempDir();
-  const pki = makePki(dir.path);
+  const pki = makePki(dir.path, ['tapwire-test-client']);
+  const client = pki.client('tapwire-test-client');
   const broker = await startMosquitto({ tls: { cafile: pki.ca, certfile: pki.serverCert, keyfile: pki.serverKey, requireCertificate: true } });
-  const ok = setup(broker.url, { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey });
+  const ok = setup(broker.url, { ca: pki.ca, cert: client.cert, key: client.key });
   const noCert = setup(broker.url, { ca: pki.ca, clientId: 'tapwire-nocert' });
   try {
     assert.match(broker.url, /^mqtts:\/\//);
