@@ -41,11 +41,22 @@ export interface AgentProcess {
   kill9(): Promise<void>;
 }
 
-/** `tapwire run --config <file> <args>` through tsx (log level debug); resolves once "agent running" is logged. */
-export async function startAgentProcess(configPath: string, opts: { args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<AgentProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', '--config', configPath, ...(opts.args ?? [])], {
-    cwd: root, env: { ...process.env, TAPWIRE_LOG: 'debug', ...opts.env }, stdio: ['ignore', 'ignore', 'pipe'],
-  });
+export interface AgentProcessOptions {
+  /** More `run` options. */
+  args?: string[];
+  /** More environment (TAPWIRE_LOG defaults to debug). */
+  env?: NodeJS.ProcessEnv;
+  /** An environment variable set to the agent's own pid, as systemd sets WATCHDOG_PID (a shell execs the agent). */
+  selfPidEnv?: string;
+}
+
+/** `tapwire run --config <file> <args>` through tsx; resolves once "agent running" is logged. */
+export async function startAgentProcess(configPath: string, opts: AgentProcessOptions = {}): Promise<AgentProcess> {
+  const argv = ['--import', 'tsx', CLI, 'run', '--config', configPath, ...(opts.args ?? [])];
+  const [file, args] = opts.selfPidEnv === undefined
+    ? [process.execPath, argv]
+    : ['sh', ['-c', `${opts.selfPidEnv}=$$ exec "$0" "$@"`, process.execPath, ...argv]];
+  const child = spawn(file, args, { cwd: root, env: { ...process.env, TAPWIRE_LOG: 'debug', ...opts.env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));

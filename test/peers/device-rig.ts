@@ -2,12 +2,12 @@
 // the test writes lines into, a config with one `lines` source on the pty's
 // agent end and a fresh device key in a temp dir, and the fake cloud client
 // (cloud.ts) subscribed before the agent starts. The broker is the test's
-// (aedes or Mosquitto); the agent is started by the test (startAgentProcess),
-// so it can be killed, stopped and restarted at will.
+// (aedes or Mosquitto); the test starts the agent (startAgent) as often as it
+// likes, kills or stops it; close() leaves no agent running.
 
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { prepareDevice } from './agent-process.js';
+import { prepareDevice, startAgentProcess, type AgentProcess, type AgentProcessOptions } from './agent-process.js';
 import { watchCloud, type CloudOptions, type CloudWatch } from './cloud.js';
 import { createPtyPair, type PtyPair } from './socat.js';
 import { tempDir } from '../helpers.js';
@@ -21,9 +21,12 @@ export interface DeviceRigOptions {
   /** More uplink settings (TLS files, reconnect); reconnect defaults to 100–1000 ms. */
   uplink?: Record<string, unknown>;
   batch: Record<string, number>;
-  journal: Record<string, number>;
+  /** Journal settings; default the agent's. */
+  journal?: Record<string, number>;
   /** The source's id (readings are named `<id>:<field>`; default `field`) and decoder (default kv). */
   source?: { id?: string; decoder?: Record<string, unknown> };
+  /** More top-level config settings (e.g. `console`). */
+  config?: Record<string, unknown>;
   /** The agent's state directory (e.g. a small tmpfs); default `state` in the rig's temp dir. */
   stateDir?: string;
   /** The cloud client's options, or false for none. */
@@ -41,6 +44,8 @@ export interface DeviceRig {
   cloud: CloudWatch;
   /** Writes `line` and a newline into the pty, as the field device would. */
   write(line: string): void;
+  /** `tapwire run` on this rig's config (startAgentProcess); close() kills -9 whichever still runs. */
+  startAgent(opts?: AgentProcessOptions): Promise<AgentProcess>;
   close(): Promise<void>;
 }
 
@@ -56,11 +61,13 @@ export async function startDeviceRig(opts: DeviceRigOptions): Promise<DeviceRig>
     stateDir,
     uplink: { url: opts.url, protocolVersion, reconnect: { initialMs: 100, maxMs: 1000 }, ...opts.uplink },
     batch: opts.batch,
-    journal: opts.journal,
+    ...(opts.journal ? { journal: opts.journal } : {}),
     sources: [{ id: opts.source?.id ?? 'field', type: 'lines', port: { path: pty.agentPath, baudRate: 115200 }, decoder: opts.source?.decoder ?? { type: 'kv' } }],
+    ...opts.config,
   });
   const cloud = opts.cloud === false ? undefined : watchCloud({ url: opts.url, device: opts.device, publicKey, protocolVersion, ...opts.cloud });
   if (cloud) await cloud.ready;
+  const agents: AgentProcess[] = [];
   return {
     device: opts.device, pty, dir, configPath, stateDir, publicKey,
     get cloud(): CloudWatch {
@@ -68,7 +75,13 @@ export async function startDeviceRig(opts: DeviceRigOptions): Promise<DeviceRig>
       return cloud;
     },
     write: (line) => { writeSync(fd, `${line}\n`); },
+    async startAgent(run) {
+      const agent = await startAgentProcess(configPath, run);
+      agents.push(agent);
+      return agent;
+    },
     async close() {
+      for (const agent of agents) await agent.kill9();
       await cloud?.close();
       closeSync(fd);
       await pty.close();

@@ -1,10 +1,10 @@
 // The agent-level fault rig: the device rig (device-rig.ts: pty, config, key,
 // fake cloud client with a persistent session) on a real Mosquitto with
 // persistence (a broker restart keeps sessions), streaming numbered lines
-// `n=<i>`. The agent itself is started by the test (startAgentProcess).
+// `n=<i>`. The agent itself is started by the test (startAgent).
 
 import type { CloudWatch } from './cloud.js';
-import { startDeviceRig } from './device-rig.js';
+import { startDeviceRig, type DeviceRig } from './device-rig.js';
 import { startMosquitto, type MosquittoPeer } from './mosquitto.js';
 import type { PtyPair } from './socat.js';
 
@@ -34,6 +34,8 @@ export interface FieldRig {
   written: number[];
   /** Writes `count` lines `n=<i>` (plus the extra fields each), at `rate` lines/s. */
   stream(count: number, rate: number): Promise<void>;
+  /** `tapwire run` on this rig's config; close() kills -9 whichever still runs. */
+  startAgent: DeviceRig['startAgent'];
   close(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function startFieldRig(opts: FieldRigOptions): Promise<FieldRig> {
   return {
     device, broker, pty: rig.pty, dir: rig.dir, configPath: rig.configPath, stateDir: rig.stateDir, publicKey: rig.publicKey, written,
     get cloud(): CloudWatch { return rig.cloud; },
+    startAgent: (run) => rig.startAgent(run),
     async stream(count, rate) {
       const t0 = Date.now();
       for (let i = 0; i < count;) {
@@ -70,4 +73,14 @@ export async function startFieldRig(opts: FieldRigOptions): Promise<FieldRig> {
       await broker.close();
     },
   };
+}
+
+/** Runs `body` on a fresh field rig and closes the rig (and any agent still running) whatever happens. */
+export async function withFieldRig(opts: FieldRigOptions, body: (r: FieldRig) => Promise<void>): Promise<void> {
+  const r = await startFieldRig(opts);
+  try {
+    await body(r);
+  } finally {
+    await r.close();
+  }
 }
