@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chmodSync, copyFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { startAgentProcess, type AgentProcess } from '../peers/agent-process.js';
+import type { AgentProcess } from '../peers/agent-process.js';
 import { startDeviceRig } from '../peers/device-rig.js';
 import { startMosquitto } from '../peers/mosquitto.js';
 import { makePki } from '../peers/pki.js';
@@ -42,9 +42,9 @@ test('client certificate and key replaced by a newly issued pair: the agent reco
     cloud: { tls: { ca: pki.ca, ...pki.client('verifier') } },
   });
   const values = (): number[] => r.cloud.values('x:n');
-  let agent: AgentProcess | undefined;
+  let agent: AgentProcess;
   try {
-    agent = await startAgentProcess(r.configPath, { args: ['--file-poll', '200'] });
+    agent = await r.startAgent({ args: ['--file-poll', '200'] });
     await waitFor(() => broker.log().includes(`as tapwire-${DEV} `) && broker.log().includes("u'tapwire-cert-a'"), 10_000, 'agent connected with certificate a');
     for (let n = 1; n <= 20; n++) r.write(`n=${n}`);
     await waitFor(() => values().includes(20), 10_000, 'readings over TLS');
@@ -57,13 +57,11 @@ test('client certificate and key replaced by a newly issued pair: the agent reco
     await waitFor(() => values().includes(40), 10_000, 'readings after the reload');
     assert.equal([...new Set(values())].sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i + 1), 'no reading lost');
     assert.is(await agent.stop(), 0);
-    agent = undefined;
     const s = r.cloud.summary();
     assert.ok(s.complete, JSON.stringify(s));
     const connects = broker.log().split('\n').filter((l) => l.includes(`as tapwire-${DEV} `));
     assert.ok(connects.at(-1)!.includes("u'tapwire-cert-b'"), `last connection used the new certificate: ${connects.join('\n')}`);
   } finally {
-    if (agent) await agent.kill9();
     await r.close();
     await broker.close();
     dir.remove();

@@ -12,7 +12,7 @@ import { createCounters } from '../../agent/counters.js';
 import { createJournal, type JournalRecord } from '../../agent/journal/journal.js';
 import { silentLogger } from '../../agent/log.js';
 import type { VerifyEvent } from '../../agent/verify/chain.js';
-import { startAgentProcess, startVerifyProcess, type AgentProcess, type VerifyProcess } from '../peers/agent-process.js';
+import { startVerifyProcess, type AgentProcess, type VerifyProcess } from '../peers/agent-process.js';
 import { startAedes } from '../peers/aedes.js';
 import { startMosquitto } from '../peers/mosquitto.js';
 import { startDeviceRig, type DeviceRig } from '../peers/device-rig.js';
@@ -43,9 +43,9 @@ async function readJournal(stateDir: string): Promise<JournalRecord[]> {
 test('pty → agent → aedes (MQTT 3.1.1) → verifier: every reading arrives signed, chain intact, no listening socket, SIGTERM exits 0', async () => {
   const broker = await startAedes();
   const r = await rig(broker.url, 4);
-  let agent: AgentProcess | undefined;
+  let agent: AgentProcess;
   try {
-    agent = await startAgentProcess(r.configPath);
+    agent = await r.startAgent();
     for (let n = 1; n <= 60; n++) { write(r, n); if (n % 10 === 0) await pause(20); }
     await waitFor(() => seen(r).length >= 60, 15_000, '60 readings at the verifier');
     assert.equal([...seen(r)].sort((a, b) => a - b), Array.from({ length: 60 }, (_, i) => i + 1));
@@ -59,7 +59,6 @@ test('pty → agent → aedes (MQTT 3.1.1) → verifier: every reading arrives s
     assert.equal(sockets.listening, [], 'the agent has no listening socket');
 
     const code = await agent.stop();
-    agent = undefined;
     assert.is(code, 0, 'SIGTERM: flush, close, exit 0');
     const s = r.cloud.summary();
     assert.is(s.firstSeq, 1);
@@ -67,7 +66,6 @@ test('pty → agent → aedes (MQTT 3.1.1) → verifier: every reading arrives s
     assert.is(s.unexplainedBreaks, 0);
     assert.is(s.rejected, 0);
   } finally {
-    if (agent) await agent.kill9();
     await r.close();
     await broker.close();
   }
@@ -76,27 +74,25 @@ test('pty → agent → aedes (MQTT 3.1.1) → verifier: every reading arrives s
 test('Mosquitto (MQTT 5): kill -9 and restart — seq continues, nothing journaled is lost or renumbered', async () => {
   const broker = await startMosquitto();
   const r = await rig(broker.url, 5);
-  let agent: AgentProcess | undefined;
+  let agent: AgentProcess;
   try {
-    agent = await startAgentProcess(r.configPath);
+    agent = await r.startAgent();
     let n = 0;
     for (; n < 40; n++) { write(r, n + 1); if (n % 5 === 0) await pause(15); }
     await waitFor(() => seen(r).length >= 40, 15_000, 'first 40 readings');
     // keep writing while the agent dies: some readings may be in no durable batch
     for (let i = 0; i < 20; i++) { write(r, ++n); await pause(5); }
     await agent.kill9();
-    agent = undefined;
     const journaled = await readJournal(r.stateDir);
     assert.ok(journaled.length > 0);
     const lastBeforeCrash = journaled[journaled.length - 1]!.seq;
 
-    agent = await startAgentProcess(r.configPath);
+    agent = await r.startAgent();
     await pause(200);
     const firstAfter = n + 1;
     for (let i = 0; i < 40; i++) { write(r, ++n); if (i % 5 === 0) await pause(15); }
     await waitFor(() => seen(r).includes(n), 15_000, 'readings after the restart');
     await agent.stop();
-    agent = undefined;
     await pause(200);
 
     const s = r.cloud.summary();
@@ -114,7 +110,6 @@ test('Mosquitto (MQTT 5): kill -9 and restart — seq continues, nothing journal
     // maxRecords 20 readings = 10 lines of two readings each
     assert.ok(lostBefore.length <= 10, `lost at most one batch window (10 lines), lost ${lostBefore.length}: ${lostBefore.join(',')}`);
   } finally {
-    if (agent) await agent.kill9();
     await r.close();
     await broker.close();
   }
@@ -123,7 +118,6 @@ test('Mosquitto (MQTT 5): kill -9 and restart — seq continues, nothing journal
 test('`tapwire verify` (the CLI, a separate process) prints every verified reading as JSON and exits 0 on a complete chain', async () => {
   const broker = await startAedes();
   const r = await rig(broker.url, 4);
-  let agent: AgentProcess | undefined;
   let verify: VerifyProcess | undefined;
   try {
     verify = await startVerifyProcess(['--url', broker.url, '--device', 'e2e-1',
@@ -132,7 +126,7 @@ test('`tapwire verify` (the CLI, a separate process) prints every verified readi
       // device may hold: a second client with the same id would take the session over, and the two
       // would kick each other off
       '--client-id', 'e2e-cli-verify']);
-    agent = await startAgentProcess(r.configPath);
+    await r.startAgent();
     for (let n = 1; n <= 20; n++) write(r, n);
     const code = await verify.exited;
     assert.is(code, 0, verify.stderr());
@@ -143,7 +137,6 @@ test('`tapwire verify` (the CLI, a separate process) prints every verified readi
     assert.ok(summary?.complete, 'summary says complete');
   } finally {
     await verify?.stop('SIGKILL');
-    if (agent) await agent.kill9();
     await r.close();
     await broker.close();
   }

@@ -14,7 +14,7 @@ import { decodeSign1 } from '../../agent/encode/cose.js';
 import { fingerprint, readPrivateKey } from '../../agent/encode/keys.js';
 import { createCryptoSigner } from '../../agent/encode/signer.js';
 import { startAedes } from '../peers/aedes.js';
-import { prepareDevice, runCli, startAgentProcess, type AgentProcess } from '../peers/agent-process.js';
+import { prepareDevice, runCli, type AgentProcess } from '../peers/agent-process.js';
 import { startDeviceRig } from '../peers/device-rig.js';
 import { tempDir, waitFor } from '../helpers.js';
 
@@ -37,9 +37,9 @@ test('key rotate while running and while stopped: the verifier that knew only th
     for (; n < target; n++) r.write(`n=${n + 1}`);
     await waitFor(() => values().includes(target), 10_000, `reading ${target} verified`);
   };
-  let agent: AgentProcess | undefined;
+  let agent: AgentProcess;
   try {
-    agent = await startAgentProcess(configPath, { args: ['--file-poll', '200'] });
+    agent = await r.startAgent({ args: ['--file-poll', '200'] });
     await writeSome(20);
     const oldPair = readPrivateKey(join(stateDir, 'device.key'));
 
@@ -70,7 +70,6 @@ test('key rotate while running and while stopped: the verifier that knew only th
 
     // 2. rotate while the agent is stopped: it rolls over at its next start
     assert.is(await agent.stop(), 0);
-    agent = undefined;
     await waitFor(() => cloud.statuses.some((st) => st.ok && st.state === 'offline' && (st.detail?.counters as Map<string, number> | undefined)?.get('key.rotations') === 1),
       10_000, 'the offline status verifies through the key chain');
     const retained = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
@@ -81,12 +80,11 @@ test('key rotate while running and while stopped: the verifier that knew only th
     assert.is(kid, fingerprint(new Uint8Array(Buffer.from(nextHex!, 'hex'))), 'the retained status is signed by the new key');
     const rot2 = await runCli(['key', 'rotate', '--config', configPath]);
     assert.is(rot2.code, 0, rot2.stderr);
-    agent = await startAgentProcess(configPath, { args: ['--file-poll', '200'] });
+    agent = await r.startAgent({ args: ['--file-poll', '200'] });
     await agent.waitLine(/device key rotated/, 10_000);
     await waitFor(() => cloud.keys.filter((k) => k.ok && !k.duplicate).length === 2, 10_000, 'second announcement followed');
     await writeSome(20);
     assert.is(await agent.stop(), 0);
-    agent = undefined;
 
     const s = cloud.summary();
     assert.equal([s.rejected, s.keyRollovers, s.readings], [1, 2, 60], JSON.stringify(s));
@@ -97,7 +95,6 @@ test('key rotate while running and while stopped: the verifier that knew only th
     assert.is(show.code, 0, show.stderr);
     assert.match(show.stdout, readFileSync(join(stateDir, 'device.pub'), 'utf8').trim());
   } finally {
-    if (agent) await agent.kill9();
     await r.close();
     await broker.close();
   }
