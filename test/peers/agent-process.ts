@@ -1,5 +1,6 @@
 // Runs the real `tapwire` CLI as a child process (through tsx, from source),
-// for end-to-end tests: stop with SIGTERM, or kill -9 for crash tests.
+// for end-to-end tests: one launcher (spawnCli) under `run` (stop with
+// SIGTERM, or kill -9 for crash tests), `verify` and run-to-completion.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -14,92 +15,108 @@ export const CLI = join(root, 'agent', 'cli', 'main.ts');
 
 export interface CliResult { code: number | null; stdout: string; stderr: string }
 
-/** Runs `tapwire <args>` to completion. */
-export function runCli(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      cwd: root, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`tapwire ${args.join(' ')} timed out\n${stderr}`)); }, opts.timeoutMs ?? 30_000);
-    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
-
-export interface AgentProcess {
+export interface CliProcess {
   child: ChildProcess;
   pid: number;
+  stdout(): string;
   stderr(): string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
   /** Resolves with the first stderr line matching `re` that appears after character `from` of stderr. */
   waitLine(re: RegExp, timeoutMs?: number, from?: number): Promise<string>;
+}
+
+export interface CliOptions {
+  env?: NodeJS.ProcessEnv;
+  /** An environment variable set to the process's own pid, as systemd sets WATCHDOG_PID (a shell execs tapwire). */
+  selfPidEnv?: string;
+}
+
+/** `tapwire <args>` through tsx, from source, its stdout and stderr kept: the one launcher of every CLI process. */
+export function spawnCli(args: string[], opts: CliOptions = {}): CliProcess {
+  const argv = ['--import', 'tsx', CLI, ...args];
+  const [file, all] = opts.selfPidEnv === undefined
+    ? [process.execPath, argv]
+    : ['sh', ['-c', `${opts.selfPidEnv}=$$ exec "$0" "$@"`, process.execPath, ...argv]];
+  const child = spawn(file, all, { cwd: root, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const findLine = (re: RegExp, from: number): string | undefined => err.slice(from).split('\n').find((l) => re.test(l));
+  return {
+    child, exited,
+    pid: child.pid!,
+    stdout: () => out,
+    stderr: () => err,
+    waitLine: (re, timeoutMs = 15_000, from = 0) => waitFor(() => findLine(re, from), timeoutMs, `log line ${re}\n--- stderr:\n${err.slice(-3000)}`),
+  };
+}
+
+/** Sends `signal` unless the process has exited; resolves with the exit code. */
+function signalled(p: CliProcess, signal: NodeJS.Signals): Promise<number | null> {
+  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill(signal);
+  return p.exited;
+}
+
+/** Waits until stderr holds `marker`; throws with stderr if the process exits first. */
+async function started(p: CliProcess, what: string, marker: string): Promise<void> {
+  await waitFor(() => p.stderr().includes(marker) || p.child.exitCode !== null, 20_000, `${what} start`);
+  if (p.child.exitCode !== null) throw new Error(`${what} exited with ${p.child.exitCode}:\n${p.stderr()}`);
+}
+
+/** Runs `tapwire <args>` to completion. */
+export async function runCli(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  const p = spawnCli(args, { env: opts.env });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => { p.child.kill('SIGKILL'); reject(new Error(`tapwire ${args.join(' ')} timed out\n${p.stderr()}`)); }, opts.timeoutMs ?? 30_000);
+  });
+  try {
+    const code = await Promise.race([p.exited, timeout]);
+    return { code, stdout: p.stdout(), stderr: p.stderr() };
+  } finally { clearTimeout(timer); }
+}
+
+export interface AgentProcess extends CliProcess {
   /** SIGTERM and wait; resolves with the exit code. */
   stop(): Promise<number | null>;
   /** kill -9 and wait. */
   kill9(): Promise<void>;
 }
 
-export interface AgentProcessOptions {
+export interface AgentProcessOptions extends CliOptions {
   /** More `run` options. */
   args?: string[];
-  /** More environment (TAPWIRE_LOG defaults to debug). */
-  env?: NodeJS.ProcessEnv;
-  /** An environment variable set to the agent's own pid, as systemd sets WATCHDOG_PID (a shell execs the agent). */
-  selfPidEnv?: string;
 }
 
-/** `tapwire run --config <file> <args>` through tsx; resolves once "agent running" is logged. */
+/** `tapwire run --config <file> <args>` (TAPWIRE_LOG defaults to debug); resolves once "agent running" is logged. */
 export async function startAgentProcess(configPath: string, opts: AgentProcessOptions = {}): Promise<AgentProcess> {
-  const argv = ['--import', 'tsx', CLI, 'run', '--config', configPath, ...(opts.args ?? [])];
-  const [file, args] = opts.selfPidEnv === undefined
-    ? [process.execPath, argv]
-    : ['sh', ['-c', `${opts.selfPidEnv}=$$ exec "$0" "$@"`, process.execPath, ...argv]];
-  const child = spawn(file, args, { cwd: root, env: { ...process.env, TAPWIRE_LOG: 'debug', ...opts.env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  await waitFor(() => err.includes('agent running') || child.exitCode !== null, 20_000, 'agent start');
-  if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}:\n${err}`);
-  const findLine = (re: RegExp, from: number): string | undefined => err.slice(from).split('\n').find((l) => re.test(l));
+  const p = spawnCli(['run', '--config', configPath, ...(opts.args ?? [])], { ...opts, env: { TAPWIRE_LOG: 'debug', ...opts.env } });
+  await started(p, 'agent', 'agent running');
   return {
-    child,
-    pid: child.pid!,
-    stderr: () => err,
-    waitLine: (re, timeoutMs = 15_000, from = 0) => waitFor(() => findLine(re, from), timeoutMs, `log line ${re}\n--- stderr:\n${err.slice(-3000)}`),
-    async stop() { if (child.exitCode === null) child.kill('SIGTERM'); return exited; },
-    async kill9() { if (child.exitCode === null) child.kill('SIGKILL'); await exited; },
+    ...p,
+    stop: () => signalled(p, 'SIGTERM'),
+    async kill9() { await signalled(p, 'SIGKILL'); },
   };
 }
 
-export interface VerifyProcess {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
+export interface VerifyProcess extends CliProcess {
   /** Each stdout line parsed as JSON (run with --json). */
   lines(): Array<Record<string, unknown>>;
   /** Sends `signal` (default SIGINT: print the summary) and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
-  exited: Promise<number | null>;
 }
 
 /** Runs `tapwire verify <args>` and waits until it has subscribed. */
 export async function startVerifyProcess(args: string[]): Promise<VerifyProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'verify', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  await waitFor(() => err.includes('info verify subscribed') || child.exitCode !== null, 20_000, 'verify subscribed');
-  if (child.exitCode !== null) throw new Error(`verify exited with ${child.exitCode}:\n${err}`);
+  const p = spawnCli(['verify', ...args]);
+  await started(p, 'verify', 'info verify subscribed');
   return {
-    child, exited,
-    stdout: () => out,
-    stderr: () => err,
-    lines: () => out.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>),
-    async stop(signal = 'SIGINT') { if (child.exitCode === null) child.kill(signal); return exited; },
+    ...p,
+    lines: () => p.stdout().split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>),
+    stop: (signal = 'SIGINT') => signalled(p, signal),
   };
 }
 
