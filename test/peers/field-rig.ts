@@ -6,7 +6,6 @@
 import type { CloudWatch } from './cloud.js';
 import { startDeviceRig, type DeviceRig } from './device-rig.js';
 import { startMosquitto, type MosquittoPeer } from './mosquitto.js';
-import type { PtyPair } from './socat.js';
 
 export interface FieldRigOptions {
   device?: string;
@@ -20,23 +19,13 @@ export interface FieldRigOptions {
   cloud?: boolean;
 }
 
-export interface FieldRig {
-  device: string;
+/** The device rig (its `cloud` absent with `cloud: false`), its broker, and the numbered lines written. */
+export interface FieldRig extends Omit<DeviceRig, 'write'> {
   broker: MosquittoPeer;
-  pty: PtyPair;
-  dir: { path: string; remove(): void };
-  configPath: string;
-  stateDir: string;
-  publicKey: Uint8Array;
-  /** The cloud-side verifier (absent with `cloud: false`). */
-  cloud: CloudWatch;
   /** n of every line written so far. */
   written: number[];
   /** Writes `count` lines `n=<i>` (plus the extra fields each), at `rate` lines/s. */
   stream(count: number, rate: number): Promise<void>;
-  /** `tapwire run` on this rig's config; close() kills -9 whichever still runs. */
-  startAgent: DeviceRig['startAgent'];
-  close(): Promise<void>;
 }
 
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
