@@ -10,10 +10,8 @@ import { existsSync, readdirSync, truncateSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VerifyEvent } from '../../agent/verify/chain.js';
 import { createChainVerifier } from '../../agent/verify/chain.js';
-import {
-  journalDir, runCli, scanJournalFiles, segmentBytesOnDisk, segmentFiles,
-  type AgentProcess, type DiskRecord,
-} from '../peers/agent-process.js';
+import { runCli, type AgentProcess } from '../peers/agent-process.js';
+import { journalDir, scanJournalFiles, segmentBytesOnDisk, segmentFiles, type DiskRecord } from '../peers/journal-disk.js';
 import { startFieldRig, withFieldRig, type FieldRig, type FieldRigOptions } from '../peers/field-rig.js';
 import { flipBytes } from '../peers/journal-damage.js';
 import { waitFor } from '../helpers.js';

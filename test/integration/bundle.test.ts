@@ -5,9 +5,9 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { closeSync, constants, copyFileSync, cpSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { runProcess, type ProcessResult } from '../peers/process.js';
 import { createPtyPair, type PtyPair } from '../peers/socat.js';
 import { tempDir } from '../helpers.js';
 
@@ -16,21 +16,11 @@ const version = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as
 const out = tempDir('tapwire-bundle-');
 const bundle = join(out.path, 'dist', 'tapwire.js');
 
-interface Run { code: number | null; stdout: string; stderr: string }
+type Run = ProcessResult;
 
-/** Runs `node args…`, feeding nothing; resolves at exit. `onStdout` sees stdout as it grows. */
-function run(args: string[], opts: { cwd?: string; onStdout?: (text: string) => void } = {}): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, args, { cwd: opts.cwd ?? repo, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); opts.onStdout?.(stdout); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', fail);
-    child.on('close', (code) => { clearTimeout(timer); done({ code, stdout, stderr }); });
-  });
-}
+/** Runs `node args…` (no NODE_OPTIONS) to completion. `onStdout` sees stdout as it grows. */
+const run = (args: string[], opts: { cwd?: string; onStdout?: (text: string) => void } = {}): Promise<Run> =>
+  runProcess({ file: process.execPath, args, cwd: opts.cwd ?? repo, env: { NODE_OPTIONS: '' } }, { timeoutMs: 15_000, ...(opts.onStdout ? { onStdout: opts.onStdout } : {}) });
 
 const parseLines = (text: string): Array<Record<string, unknown>> =>
   text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -2,56 +2,38 @@
 // for end-to-end tests: one launcher (spawnCli) under `run` (stop with
 // SIGTERM, or kill -9 for crash tests), `verify` and run-to-completion.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { generateKeyPair, writeKeyPair } from '../../agent/encode/keys.js';
-import { parseSegmentName, scanRecords, SEGMENT_HEADER_BYTES } from '../../agent/journal/format.js';
 import { waitFor } from '../helpers.js';
+import { runProcess, spawnProcess, type Launch, type ProcessResult, type Spawned } from './process.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(root, 'agent', 'cli', 'main.ts');
 
-export interface CliResult { code: number | null; stdout: string; stderr: string }
+export type CliResult = ProcessResult;
+export type CliProcess = Spawned;
 
-export interface CliProcess {
-  child: ChildProcess;
-  pid: number;
-  stdout(): string;
-  stderr(): string;
-  /** Resolves with the exit code. */
-  exited: Promise<number | null>;
-  /** Resolves with the first stderr line matching `re` that appears after character `from` of stderr. */
-  waitLine(re: RegExp, timeoutMs?: number, from?: number): Promise<string>;
-}
+/** How `tapwire <args>` is started: from source through tsx (default), or an installed release's command. */
+export type Tapwire = (args: string[]) => Launch;
+export const fromSource: Tapwire = (args) => ({ file: process.execPath, args: ['--import', 'tsx', CLI, ...args], cwd: root });
 
 export interface CliOptions {
   env?: NodeJS.ProcessEnv;
-  /** An environment variable set to the process's own pid, as systemd sets WATCHDOG_PID (a shell execs tapwire). */
+  /** An environment variable set to the process's own pid, as systemd sets WATCHDOG_PID. */
   selfPidEnv?: string;
+  tapwire?: Tapwire;
 }
 
-/** `tapwire <args>` through tsx, from source, its stdout and stderr kept: the one launcher of every CLI process. */
+const launchOf = (args: string[], opts: CliOptions): Launch => {
+  const l = (opts.tapwire ?? fromSource)(args);
+  return { ...l, env: { ...l.env, ...opts.env } };
+};
+
+/** `tapwire <args>`, its stdout and stderr kept: the one launcher of every CLI process. */
 export function spawnCli(args: string[], opts: CliOptions = {}): CliProcess {
-  const argv = ['--import', 'tsx', CLI, ...args];
-  const [file, all] = opts.selfPidEnv === undefined
-    ? [process.execPath, argv]
-    : ['sh', ['-c', `${opts.selfPidEnv}=$$ exec "$0" "$@"`, process.execPath, ...argv]];
-  const child = spawn(file, all, { cwd: root, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const findLine = (re: RegExp, from: number): string | undefined => err.slice(from).split('\n').find((l) => re.test(l));
-  return {
-    child, exited,
-    pid: child.pid!,
-    stdout: () => out,
-    stderr: () => err,
-    waitLine: (re, timeoutMs = 15_000, from = 0) => waitFor(() => findLine(re, from), timeoutMs, `log line ${re}\n--- stderr:\n${err.slice(-3000)}`),
-  };
+  return spawnProcess(launchOf(args, opts), opts.selfPidEnv === undefined ? {} : { selfPidEnv: opts.selfPidEnv });
 }
 
 /** Sends `signal` unless the process has exited; resolves with the exit code. */
@@ -61,22 +43,14 @@ function signalled(p: CliProcess, signal: NodeJS.Signals): Promise<number | null
 }
 
 /** Waits until stderr holds `marker`; throws with stderr if the process exits first. */
-async function started(p: CliProcess, what: string, marker: string): Promise<void> {
-  await waitFor(() => p.stderr().includes(marker) || p.child.exitCode !== null, 20_000, `${what} start`);
+async function started(p: CliProcess, what: string, marker: string, timeoutMs = 20_000): Promise<void> {
+  await waitFor(() => p.stderr().includes(marker) || p.child.exitCode !== null, timeoutMs, `${what} start`);
   if (p.child.exitCode !== null) throw new Error(`${what} exited with ${p.child.exitCode}:\n${p.stderr()}`);
 }
 
 /** Runs `tapwire <args>` to completion. */
-export async function runCli(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  const p = spawnCli(args, { env: opts.env });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => { p.child.kill('SIGKILL'); reject(new Error(`tapwire ${args.join(' ')} timed out\n${p.stderr()}`)); }, opts.timeoutMs ?? 30_000);
-  });
-  try {
-    const code = await Promise.race([p.exited, timeout]);
-    return { code, stdout: p.stdout(), stderr: p.stderr() };
-  } finally { clearTimeout(timer); }
+export function runCli(args: string[], opts: CliOptions & { timeoutMs?: number } = {}): Promise<CliResult> {
+  return runProcess(launchOf(args, opts), opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs });
 }
 
 export interface AgentProcess extends CliProcess {
@@ -89,12 +63,14 @@ export interface AgentProcess extends CliProcess {
 export interface AgentProcessOptions extends CliOptions {
   /** More `run` options. */
   args?: string[];
+  /** How long it may take to log "agent running" (default 20 s). */
+  startTimeoutMs?: number;
 }
 
 /** `tapwire run --config <file> <args>` (TAPWIRE_LOG defaults to debug); resolves once "agent running" is logged. */
 export async function startAgentProcess(configPath: string, opts: AgentProcessOptions = {}): Promise<AgentProcess> {
   const p = spawnCli(['run', '--config', configPath, ...(opts.args ?? [])], { ...opts, env: { TAPWIRE_LOG: 'debug', ...opts.env } });
-  await started(p, 'agent', 'agent running');
+  await started(p, 'agent', 'agent running', opts.startTimeoutMs);
   return {
     ...p,
     stop: () => signalled(p, 'SIGTERM'),
@@ -129,52 +105,6 @@ export function prepareDevice(configPath: string, config: Record<string, unknown
   return pair.publicKey;
 }
 
-// ── Agent-level fault tests (issue 4): the journal as it lies on disk, and a
-// cloud-side observer with a persistent session that keeps every batch's hash.
-
-/** One intact record of a segment file, found without recovery (nothing on disk is changed). */
-export interface DiskRecord { file: string; offset: number; frameBytes: number; seq: number; readings: number; bytes: Uint8Array }
-
-/** The journal directory of an agent's stateDir. */
-export function journalDir(stateDir: string): string {
-  return join(stateDir, 'journal');
-}
-
-/** Segment files of the journal in seq order (names only). */
-export function segmentFiles(stateDir: string): string[] {
-  const dir = journalDir(stateDir);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .map((name) => ({ name, seq: parseSegmentName(name) }))
-    .filter((e): e is { name: string; seq: number } => e.seq !== undefined)
-    .sort((a, b) => a.seq - b.seq)
-    .map((e) => e.name);
-}
-
-/** Bytes of all segment files together: what journal.maxBytes bounds. Files vanishing meanwhile count 0. */
-export function segmentBytesOnDisk(stateDir: string): number {
-  let total = 0;
-  for (const name of segmentFiles(stateDir)) {
-    try { total += statSync(join(journalDir(stateDir), name)).size; } catch { /* deleted meanwhile */ }
-  }
-  return total;
-}
-
-/** Reads every segment file read-only and returns its intact records in file order (damage is skipped, not repaired). */
-export async function scanJournalFiles(stateDir: string): Promise<DiskRecord[]> {
-  const out: DiskRecord[] = [];
-  for (const file of segmentFiles(stateDir)) {
-    let data: Buffer;
-    try { data = readFileSync(join(journalDir(stateDir), file)); } catch { continue; }
-    if (data.length < SEGMENT_HEADER_BYTES) continue;
-    const read = async (p: number, n: number): Promise<Uint8Array> => data.subarray(p, Math.min(data.length, p + n));
-    for await (const item of scanRecords(read, SEGMENT_HEADER_BYTES, data.length)) {
-      if (item.kind !== 'record') continue;
-      out.push({ file, offset: item.offset, frameBytes: item.frameBytes, seq: item.seq, readings: item.readings, bytes: Uint8Array.from(item.payload) });
-    }
-  }
-  return out;
-}
-
-// the fake cloud client lives in cloud.ts; re-exported for the soak rig
+// the journal on disk (journal-disk.ts) and the fake cloud client (cloud.ts), re-exported for the soak rig
+export { journalDir, scanJournalFiles, segmentBytesOnDisk, segmentFiles, type DiskRecord } from './journal-disk.js';
 export { sha256Hex, watchCloud, type CloudWatch } from './cloud.js';
