@@ -110,3 +110,28 @@ export function watchCloud(opts: CloudOptions): CloudWatch {
     close: () => new Promise<void>((resolve) => { client.end(true, {}, () => resolve()); }),
   };
 }
+
+export interface RawMessage { topic: string; payload: Buffer; retain: boolean }
+
+export interface RawSubscriber {
+  /** What arrived, in arrival order. */
+  got: RawMessage[];
+  end(): Promise<void>;
+}
+
+/**
+ * A plain subscriber on `topic` that verifies nothing (for the uplink alone,
+ * whose records are not signed batches). With `session` (a client id, MQTT 5)
+ * it keeps a persistent session and reconnects by itself, so it misses
+ * nothing across a broker restart; without, one clean connection.
+ */
+export async function rawSubscriber(url: string, topic: string, opts: { protocolVersion: 4 | 5; session?: string }): Promise<RawSubscriber> {
+  const c = await mqtt.connectAsync(url, opts.session === undefined
+    ? { protocolVersion: opts.protocolVersion, reconnectPeriod: 0 }
+    : { protocolVersion: opts.protocolVersion, clientId: opts.session, clean: false, reconnectPeriod: 200, properties: { sessionExpiryInterval: 3600 } });
+  if (opts.session !== undefined) c.on('error', () => { /* reconnects on its own; the assertions tell */ });
+  const got: RawMessage[] = [];
+  c.on('message', (t, payload, packet) => got.push({ topic: t, payload, retain: packet.retain }));
+  await c.subscribeAsync(topic, { qos: 1 });
+  return { got, end: () => c.endAsync(opts.session !== undefined) };
+}
