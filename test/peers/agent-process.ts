@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { generateKeyPair, writeKeyPair } from '../../agent/encode/keys.js';
 import { waitFor } from '../helpers.js';
-import { runProcess, spawnProcess, type Launch, type ProcessResult, type Spawned } from './process.js';
+import { runProcess, signalProcess, spawnProcess, type Launch, type ProcessResult, type Spawned } from './process.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(root, 'agent', 'cli', 'main.ts');
@@ -34,12 +34,6 @@ const launchOf = (args: string[], opts: CliOptions): Launch => {
 /** `tapwire <args>`, its stdout and stderr kept: the one launcher of every CLI process. */
 export function spawnCli(args: string[], opts: CliOptions = {}): CliProcess {
   return spawnProcess(launchOf(args, opts), opts.selfPidEnv === undefined ? {} : { selfPidEnv: opts.selfPidEnv });
-}
-
-/** Sends `signal` unless the process has exited; resolves with the exit code. */
-function signalled(p: CliProcess, signal: NodeJS.Signals): Promise<number | null> {
-  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill(signal);
-  return p.exited;
 }
 
 /** Waits until stderr holds `marker`; throws with stderr if the process exits first. */
@@ -73,8 +67,8 @@ export async function startAgentProcess(configPath: string, opts: AgentProcessOp
   await started(p, 'agent', 'agent running', opts.startTimeoutMs);
   return {
     ...p,
-    stop: () => signalled(p, 'SIGTERM'),
-    async kill9() { await signalled(p, 'SIGKILL'); },
+    stop: () => signalProcess(p, 'SIGTERM'),
+    async kill9() { await signalProcess(p, 'SIGKILL'); },
   };
 }
 
@@ -92,7 +86,7 @@ export async function startVerifyProcess(args: string[]): Promise<VerifyProcess>
   return {
     ...p,
     lines: () => p.stdout().split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>),
-    stop: (signal = 'SIGINT') => signalled(p, signal),
+    stop: (signal = 'SIGINT') => signalProcess(p, signal),
   };
 }
 

@@ -48,6 +48,12 @@ export function spawnProcess(launch: Launch, opts: SpawnOptions = {}): Spawned {
   };
 }
 
+/** Sends `signal` unless the process has exited; resolves with the exit code. */
+export function signalProcess(p: Spawned, signal: NodeJS.Signals): Promise<number | null> {
+  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill(signal);
+  return p.exited;
+}
+
 /** Runs `launch` to completion (its output read to the end); after `timeoutMs` it is killed and this rejects, naming it. */
 export function runProcess(launch: Launch, opts: { timeoutMs?: number; onStdout?: (text: string) => void } = {}): Promise<ProcessResult> {
   const p = spawnProcess(launch, { onStdout: opts.onStdout });
