@@ -5,10 +5,10 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { closeSync, constants, copyFileSync, cpSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { runProcess, type ProcessResult } from '../peers/process.js';
-import { createPtyPair, type PtyPair } from '../peers/socat.js';
+import { openFieldPty } from '../peers/field-pty.js';
 import { tempDir } from '../helpers.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -27,19 +27,17 @@ const parseLines = (text: string): Array<Record<string, unknown>> =>
 
 /** Starts the probe bundle on a fresh pty, sends one line from the field side once it is open. */
 async function probeReadsLine(bundlePath: string, line: string, cwd?: string): Promise<{ run: Run; events: Array<Record<string, unknown>> }> {
-  const pty: PtyPair = await createPtyPair();
-  const fd = openSync(pty.peerPath, constants.O_RDWR | constants.O_NOCTTY);
+  const pty = await openFieldPty();
   try {
     let sent = false;
     const result = await run([bundlePath, pty.agentPath], {
       cwd,
       onStdout: (text) => {
-        if (!sent && text.includes('"event":"open"')) { sent = true; writeSync(fd, `${line}\r\n`); }
+        if (!sent && text.includes('"event":"open"')) { sent = true; pty.write(`${line}\r\n`); }
       },
     });
     return { run: result, events: parseLines(result.stdout) };
   } finally {
-    closeSync(fd);
     await pty.close();
   }
 }

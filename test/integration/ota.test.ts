@@ -5,14 +5,14 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { closeSync, constants, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Ack } from '../../agent/ota/ack.js';
 import { startAedes, type AedesPeer } from '../peers/aedes.js';
 import { prepareDevice, runCli, startAgentProcess, type AgentProcess } from '../peers/agent-process.js';
 import { watchCloud, type CloudWatch } from '../peers/cloud.js';
-import { createPtyPair, type PtyPair } from '../peers/socat.js';
+import { openFieldPty, type FieldPty } from '../peers/field-pty.js';
 import { tempDir, waitFor } from '../helpers.js';
 import { openAck, operator, signConfig, stranger, trustOperators } from '../ota/fixtures.js';
 
@@ -21,8 +21,7 @@ const CONFIG_TOPIC = `tapwire/${DEV}/config`;
 
 interface Rig {
   broker: AedesPeer;
-  ptys: PtyPair[];
-  fds: number[];
+  ptys: FieldPty[];
   dir: { path: string; remove(): void };
   stateDir: string;
   configPath: string;
@@ -43,8 +42,7 @@ interface Rig {
 
 async function rig(): Promise<Rig> {
   const broker = await startAedes();
-  const ptys = [await createPtyPair(), await createPtyPair()];
-  const fds = ptys.map((p) => openSync(p.peerPath, constants.O_RDWR | constants.O_NOCTTY));
+  const ptys = [await openFieldPty(), await openFieldPty()];
   const dir = tempDir('tapwire-ota-');
   const stateDir = join(dir.path, 'state');
   const configPath = join(dir.path, 'config.json');
@@ -68,16 +66,15 @@ async function rig(): Promise<Rig> {
   await cloud.ready;
   const agents: AgentProcess[] = [];
   return {
-    broker, ptys, fds, dir, stateDir, configPath, publicKey, op, acks, cloud, config,
+    broker, ptys, dir, stateDir, configPath, publicKey, op, acks, cloud, config,
     async startAgent(args = []) { const a = await startAgentProcess(configPath, { args }); agents.push(a); return a; },
     async publish(bytes, retain = true) { await op.publishAsync(CONFIG_TOPIC, Buffer.from(bytes), { qos: 1, retain }); },
-    write(pty, line) { writeSync(fds[pty]!, line + '\n'); },
+    write(pty, line) { ptys[pty]!.write(line + '\n'); },
     names: () => new Set(cloud.events.flatMap((e) => (e.kind === 'batch' ? e.readings.map((r) => r.name) : []))),
     async close() {
       for (const a of agents) await a.kill9();
       await cloud.close();
       await op.endAsync(true);
-      for (const fd of fds) closeSync(fd);
       for (const p of ptys) await p.close();
       await broker.close();
       dir.remove();
@@ -305,8 +302,8 @@ test('config swaps lose no line: a sensor writing numbered lines through five ap
     writer = setInterval(() => {
       n++;
       const line = `n=${n}\n`;
-      writeSync(r.fds[0]!, line.slice(0, 2));
-      writeSync(r.fds[0]!, line.slice(2));
+      r.ptys[0]!.write(line.slice(0, 2));
+      r.ptys[0]!.write(line.slice(2));
     }, 20);
     const seen = (): number[] => r.cloud.events.flatMap((e) => (e.kind === 'batch' ? e.readings.filter((x) => x.name === 's0:n').map((x) => x.v as number) : []));
     await waitFor(() => seen().length > 5, 10_000, 'first numbered readings');

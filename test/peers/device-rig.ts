@@ -5,11 +5,10 @@
 // (aedes or Mosquitto); the test starts the agent (startAgent) as often as it
 // likes, kills or stops it; close() leaves no agent running.
 
-import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { prepareDevice, startAgentProcess, type AgentProcess, type AgentProcessOptions } from './agent-process.js';
 import { watchCloud, type CloudOptions, type CloudWatch } from './cloud.js';
-import { createPtyPair, type PtyPair } from './socat.js';
+import { openFieldPty, type FieldPty } from './field-pty.js';
 import { tempDir } from '../helpers.js';
 
 export interface DeviceRigOptions {
@@ -35,7 +34,7 @@ export interface DeviceRigOptions {
 
 export interface DeviceRig {
   device: string;
-  pty: PtyPair;
+  pty: FieldPty;
   dir: { path: string; remove(): void };
   configPath: string;
   stateDir: string;
@@ -51,8 +50,7 @@ export interface DeviceRig {
 
 export async function startDeviceRig(opts: DeviceRigOptions): Promise<DeviceRig> {
   const protocolVersion = opts.protocolVersion ?? 5;
-  const pty = await createPtyPair();
-  const fd = openSync(pty.peerPath, constants.O_RDWR | constants.O_NOCTTY);
+  const pty = await openFieldPty();
   const dir = tempDir(`tapwire-${opts.device}-`);
   const stateDir = opts.stateDir ?? join(dir.path, 'state');
   const configPath = join(dir.path, 'config.json');
@@ -74,7 +72,7 @@ export async function startDeviceRig(opts: DeviceRigOptions): Promise<DeviceRig>
       if (!cloud) throw new Error('this rig has no cloud client (cloud: false)');
       return cloud;
     },
-    write: (line) => { writeSync(fd, `${line}\n`); },
+    write: (line) => { pty.write(`${line}\n`); },
     async startAgent(run) {
       const agent = await startAgentProcess(configPath, run);
       agents.push(agent);
@@ -83,7 +81,6 @@ export async function startDeviceRig(opts: DeviceRigOptions): Promise<DeviceRig>
     async close() {
       for (const agent of agents) await agent.kill9();
       await cloud?.close();
-      closeSync(fd);
       await pty.close();
       dir.remove();
     },
