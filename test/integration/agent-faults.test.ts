@@ -10,11 +10,9 @@ import { existsSync, readdirSync, truncateSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VerifyEvent } from '../../agent/verify/chain.js';
 import { createChainVerifier } from '../../agent/verify/chain.js';
-import {
-  journalDir, runCli, scanJournalFiles, segmentBytesOnDisk, segmentFiles, startAgentProcess,
-  type AgentProcess, type DiskRecord,
-} from '../peers/agent-process.js';
-import { startFieldRig, type FieldRig } from '../peers/field-rig.js';
+import { runCli, type AgentProcess } from '../peers/agent-process.js';
+import { journalDir, scanJournalFiles, segmentBytesOnDisk, segmentFiles, type DiskRecord } from '../peers/journal-disk.js';
+import { startFieldRig, withFieldRig, type FieldRig, type FieldRigOptions } from '../peers/field-rig.js';
 import { flipBytes } from '../peers/journal-damage.js';
 import { waitFor } from '../helpers.js';
 import { runCrashSoak, formatSoak } from '../soak/crash-soak.js';
@@ -24,8 +22,8 @@ const READING = 'field:n';
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 type Rig = FieldRig;
-const rig = (config: { batch: Record<string, number>; journal: Record<string, number> }, extraFields = 0): Promise<Rig> =>
-  startFieldRig({ device: DEVICE, ...config, extraFields });
+const rig = (config: { batch: Record<string, number>; journal: Record<string, number> }, extraFields = 0): FieldRigOptions =>
+  ({ device: DEVICE, ...config, extraFields });
 
 type Ev<K extends VerifyEvent['kind']> = Extract<VerifyEvent, { kind: K }>;
 const eventsOf = <K extends VerifyEvent['kind']>(events: VerifyEvent[], kind: K): Array<Ev<K>> =>
@@ -70,59 +68,51 @@ test('kill -9 at random points while lines stream (6 crashes): nothing journaled
   assert.ok(r.lost <= iterations * window, `lost ${r.lost} readings in ${iterations} crashes (window ${window})\n${detail}`);
 });
 
-test('Mosquitto stopped for 2 s during streaming, then back: every reading arrives once, first arrivals in seq order, duplicates only of unacknowledged batches', async () => {
+test('Mosquitto stopped for 2 s during streaming, then back: every reading arrives once, first arrivals in seq order, duplicates only of unacknowledged batches', () => withFieldRig(rig({ batch: { maxRecords: 20, maxAgeMs: 100 }, journal: { fsyncIntervalMs: 50 } }), async (r) => {
   const inflight = 16;
-  const r = await rig({ batch: { maxRecords: 20, maxAgeMs: 100 }, journal: { fsyncIntervalMs: 50 } });
-  let agent: AgentProcess | undefined;
-  try {
-    agent = await startAgentProcess(r.configPath);
-    const a = agent;
-    await r.stream(100, 100);
-    await waitFor(() => r.cloud.values(READING).length >= 50, 10_000, 'readings before the outage');
-    // the outage happens while lines keep streaming
-    const streaming = r.stream(400, 100);
-    await pause(300);
-    await r.broker.stop();
-    await waitFor(() => /warn uplink disconnected/.test(a.stderr()), 5000, 'the agent notices the outage');
-    await pause(2000);
-    await r.broker.start();
-    await streaming;
-    const last = r.written[r.written.length - 1]!;
-    await waitFor(() => r.cloud.values(READING).includes(last), 15_000, 'the last reading after the outage');
-    const code = await agent.stop();
-    agent = undefined;
-    assert.is(code, 0);
+  let agent = await r.startAgent();
+  const a = agent;
+  await r.stream(100, 100);
+  await waitFor(() => r.cloud.values(READING).length >= 50, 10_000, 'readings before the outage');
+  // the outage happens while lines keep streaming
+  const streaming = r.stream(400, 100);
+  await pause(300);
+  await r.broker.stop();
+  await waitFor(() => /warn uplink disconnected/.test(a.stderr()), 5000, 'the agent notices the outage');
+  await pause(2000);
+  await r.broker.start();
+  await streaming;
+  const last = r.written[r.written.length - 1]!;
+  await waitFor(() => r.cloud.values(READING).includes(last), 15_000, 'the last reading after the outage');
+  const code = await agent.stop();
+  assert.is(code, 0);
 
-    const log = a.stderr();
-    const connects = [...log.matchAll(/info uplink connected .*resendFrom=(\d+)/g)];
-    assert.ok(connects.length >= 2, `the agent reconnected after the outage:\n${log.slice(-3000)}`);
-    const resendFrom = Number(connects[connects.length - 1]![1]);
-    assert.ok(resendFrom > 1, 'batches acknowledged before the outage are not resent');
+  const log = a.stderr();
+  const connects = [...log.matchAll(/info uplink connected .*resendFrom=(\d+)/g)];
+  assert.ok(connects.length >= 2, `the agent reconnected after the outage:\n${log.slice(-3000)}`);
+  const resendFrom = Number(connects[connects.length - 1]![1]);
+  assert.ok(resendFrom > 1, 'batches acknowledged before the outage are not resent');
 
-    assertAllArrivedOnce(r);
-    const batches = eventsOf(r.cloud.events, 'batch').map((e) => e.seq);
-    for (let i = 1; i < batches.length; i++) assert.ok(batches[i]! > batches[i - 1]!, `first arrivals in seq order: ${batches[i - 1]} then ${batches[i]}`);
-    const dups = eventsOf(r.cloud.events, 'duplicate').map((e) => e.seq);
-    // Two QoS 1 legs can repeat a batch around the outage: the agent resends what the
-    // broker had not acknowledged (resendFrom .. +inflight), and the broker redelivers
-    // to the cloud's persistent session what the cloud's PUBACK did not reach before
-    // the broker stopped (the last few batches before resendFrom). Nothing else.
-    for (const d of dups) {
-      assert.ok(d >= resendFrom - inflight && d < resendFrom + inflight, `duplicate seq ${d} is one of the batches in flight at the outage (agent resent from ${resendFrom})`);
-    }
-    const s = r.cloud.summary();
-    assert.is(s.duplicates, dups.length, 'duplicates are removed by the verifier');
-    assert.is(s.readings, r.written.length, 'the verifier counts each reading once');
-    assert.is(s.firstSeq, 1);
-    assert.ok(s.complete, JSON.stringify(s));
-    assert.is(s.unexplainedBreaks, 0);
-    assert.is(s.conflicts, 0);
-    assert.is(s.gaps.length, 0, 'no gap: the outage fits the journal');
-  } finally {
-    if (agent) await agent.kill9();
-    await r.close();
+  assertAllArrivedOnce(r);
+  const batches = eventsOf(r.cloud.events, 'batch').map((e) => e.seq);
+  for (let i = 1; i < batches.length; i++) assert.ok(batches[i]! > batches[i - 1]!, `first arrivals in seq order: ${batches[i - 1]} then ${batches[i]}`);
+  const dups = eventsOf(r.cloud.events, 'duplicate').map((e) => e.seq);
+  // Two QoS 1 legs can repeat a batch around the outage: the agent resends what the
+  // broker had not acknowledged (resendFrom .. +inflight), and the broker redelivers
+  // to the cloud's persistent session what the cloud's PUBACK did not reach before
+  // the broker stopped (the last few batches before resendFrom). Nothing else.
+  for (const d of dups) {
+    assert.ok(d >= resendFrom - inflight && d < resendFrom + inflight, `duplicate seq ${d} is one of the batches in flight at the outage (agent resent from ${resendFrom})`);
   }
-});
+  const s = r.cloud.summary();
+  assert.is(s.duplicates, dups.length, 'duplicates are removed by the verifier');
+  assert.is(s.readings, r.written.length, 'the verifier counts each reading once');
+  assert.is(s.firstSeq, 1);
+  assert.ok(s.complete, JSON.stringify(s));
+  assert.is(s.unexplainedBreaks, 0);
+  assert.is(s.conflicts, 0);
+  assert.is(s.gaps.length, 0, 'no gap: the outage fits the journal');
+}));
 
 interface LoggedDrop { first: number; last: number; batches: number; readings: number; reason: string }
 /** What the journal logged as dropped unsent (one line per drop notice). */
@@ -134,12 +124,12 @@ function loggedDrops(log: string): LoggedDrop[] {
 test('journal bound reached during an outage: the disk stays within maxBytes, signed gap notices arrive with the exact dropped ranges, the verifier explains the break, counters tell the loss', async () => {
   const maxBytes = 65_536;
   const fields = 5; // n + 4 extra per line; maxRecords is a multiple: a batch holds whole lines
-  const r = await rig({ batch: { maxRecords: 20, maxAgeMs: 100 }, journal: { maxBytes, segmentBytes: 8192, fsyncIntervalMs: 50 } }, fields - 1);
-  let agent: AgentProcess | undefined;
+  const r = await startFieldRig(rig({ batch: { maxRecords: 20, maxAgeMs: 100 }, journal: { maxBytes, segmentBytes: 8192, fsyncIntervalMs: 50 } }, fields - 1));
+  let agent: AgentProcess;
   let maxSeen = 0;
   const sampler = setInterval(() => { maxSeen = Math.max(maxSeen, segmentBytesOnDisk(r.stateDir)); }, 5);
   try {
-    agent = await startAgentProcess(r.configPath);
+    agent = await r.startAgent();
     const a = agent;
     await r.stream(40, 200);
     await waitFor(() => r.cloud.values(READING).length === 40, 10_000, 'readings before the outage');
@@ -154,7 +144,6 @@ test('journal bound reached during an outage: the disk stays within maxBytes, si
     const last = r.written[r.written.length - 1]!;
     await waitFor(() => r.cloud.values(READING).includes(last), 15_000, 'readings after the outage');
     const code = await agent.stop();
-    agent = undefined;
     assert.is(code, 0);
     clearInterval(sampler);
     maxSeen = Math.max(maxSeen, segmentBytesOnDisk(r.stateDir));
@@ -199,131 +188,113 @@ test('journal bound reached during an outage: the disk stays within maxBytes, si
     assert.is(s.readings + droppedReadings, r.written.length * fields, 'readings at the cloud + readings dropped = readings written');
   } finally {
     clearInterval(sampler);
-    if (agent) await agent.kill9();
     await r.close();
   }
 });
 
 const seqsOf = (recs: DiskRecord[]): number[] => recs.map((x) => x.seq);
 
-test('corrupt journal (bit flip in a record, segment truncated mid-record, segment header destroyed): the agent starts, logs what it skipped, delivers the rest, and signed "corrupt" gap notices explain every hole', async () => {
-  const r = await rig({ batch: { maxRecords: 5, maxAgeMs: 100 }, journal: { segmentBytes: 4096, fsyncIntervalMs: 50 } });
-  let agent: AgentProcess | undefined;
-  try {
-    // the broker is down: nothing is acknowledged, so every record stays unsent on disk
-    await r.broker.stop();
-    agent = await startAgentProcess(r.configPath);
-    await r.stream(700, 700);
-    await pause(300); // the last batch closes and is journaled
-    assert.is(await agent.stop(), 0);
-    agent = undefined;
+test('corrupt journal (bit flip in a record, segment truncated mid-record, segment header destroyed): the agent starts, logs what it skipped, delivers the rest, and signed "corrupt" gap notices explain every hole', () => withFieldRig(rig({ batch: { maxRecords: 5, maxAgeMs: 100 }, journal: { segmentBytes: 4096, fsyncIntervalMs: 50 } }), async (r) => {
+  let agent: AgentProcess;
+  // the broker is down: nothing is acknowledged, so every record stays unsent on disk
+  await r.broker.stop();
+  agent = await r.startAgent();
+  await r.stream(700, 700);
+  await pause(300); // the last batch closes and is journaled
+  assert.is(await agent.stop(), 0);
 
-    const files = segmentFiles(r.stateDir);
-    assert.ok(files.length >= 7, `enough segments to damage: ${files.length}`);
-    const recs = await scanJournalFiles(r.stateDir);
-    const inFile = (f: string): DiskRecord[] => recs.filter((x) => x.file === f);
-    const dir = journalDir(r.stateDir);
-    // 1: bit flip in the payload of the middle record of segment 1
-    const f1 = inFile(files[1]!);
-    const flipped = f1[Math.floor(f1.length / 2)]!;
-    flipBytes(join(dir, files[1]!), flipped.offset + 24 + Math.floor((flipped.frameBytes - 24) / 2), 4);
-    // 2: segment 2 truncated in the middle of a record
-    const f2 = inFile(files[2]!);
-    const torn = f2[Math.floor(f2.length / 2)]!;
-    truncateSync(join(dir, files[2]!), torn.offset + Math.floor(torn.frameBytes / 2));
-    const tornLost = seqsOf(f2.filter((x) => x.seq >= torn.seq));
-    // 3: segment 4's header destroyed (CRC-covered base seq): unreadable, to be quarantined
-    flipBytes(join(dir, files[4]!), 10, 2);
-    const headerLost = seqsOf(inFile(files[4]!));
-    const lost = new Set([flipped.seq, ...tornLost, ...headerLost]);
-    const intact = recs.filter((x) => !lost.has(x.seq));
-    const disk = createChainVerifier({ device: DEVICE, publicKeys: [r.publicKey] });
-    const intactValues = intact.flatMap((x) => disk.accept(x.bytes)).flatMap((e) => (e.kind === 'batch' ? e.readings.filter((v) => v.name === READING).map((v) => v.v!) : []));
+  const files = segmentFiles(r.stateDir);
+  assert.ok(files.length >= 7, `enough segments to damage: ${files.length}`);
+  const recs = await scanJournalFiles(r.stateDir);
+  const inFile = (f: string): DiskRecord[] => recs.filter((x) => x.file === f);
+  const dir = journalDir(r.stateDir);
+  // 1: bit flip in the payload of the middle record of segment 1
+  const f1 = inFile(files[1]!);
+  const flipped = f1[Math.floor(f1.length / 2)]!;
+  flipBytes(join(dir, files[1]!), flipped.offset + 24 + Math.floor((flipped.frameBytes - 24) / 2), 4);
+  // 2: segment 2 truncated in the middle of a record
+  const f2 = inFile(files[2]!);
+  const torn = f2[Math.floor(f2.length / 2)]!;
+  truncateSync(join(dir, files[2]!), torn.offset + Math.floor(torn.frameBytes / 2));
+  const tornLost = seqsOf(f2.filter((x) => x.seq >= torn.seq));
+  // 3: segment 4's header destroyed (CRC-covered base seq): unreadable, to be quarantined
+  flipBytes(join(dir, files[4]!), 10, 2);
+  const headerLost = seqsOf(inFile(files[4]!));
+  const lost = new Set([flipped.seq, ...tornLost, ...headerLost]);
+  const intact = recs.filter((x) => !lost.has(x.seq));
+  const disk = createChainVerifier({ device: DEVICE, publicKeys: [r.publicKey] });
+  const intactValues = intact.flatMap((x) => disk.accept(x.bytes)).flatMap((e) => (e.kind === 'batch' ? e.readings.filter((v) => v.name === READING).map((v) => v.v!) : []));
 
-    await r.broker.start();
-    agent = await startAgentProcess(r.configPath); // never refuses to start
-    const a = agent;
-    const log = a.stderr();
-    assert.match(log, /warn journal corrupt record skipped/, 'the skipped record is logged');
-    assert.match(log, /warn journal torn tail truncated file=seg-/, 'the truncation is logged');
-    assert.match(log, /error journal unreadable segment quarantined/, 'the quarantine is logged');
-    assert.ok(readdirSync(dir).some((f) => f.startsWith(files[4]!) && f.endsWith('.quarantine')), 'the unreadable segment was renamed, not deleted');
+  await r.broker.start();
+  agent = await r.startAgent(); // never refuses to start
+  const a = agent;
+  const log = a.stderr();
+  assert.match(log, /warn journal corrupt record skipped/, 'the skipped record is logged');
+  assert.match(log, /warn journal torn tail truncated file=seg-/, 'the truncation is logged');
+  assert.match(log, /error journal unreadable segment quarantined/, 'the quarantine is logged');
+  assert.ok(readdirSync(dir).some((f) => f.startsWith(files[4]!) && f.endsWith('.quarantine')), 'the unreadable segment was renamed, not deleted');
 
-    await r.stream(20, 200);
-    const last = r.written[r.written.length - 1]!;
-    await waitFor(() => r.cloud.values(READING).includes(last), 15_000, 'readings after the restart');
-    assert.is(await agent.stop(), 0);
-    agent = undefined;
+  await r.stream(20, 200);
+  const last = r.written[r.written.length - 1]!;
+  await waitFor(() => r.cloud.values(READING).includes(last), 15_000, 'readings after the restart');
+  assert.is(await agent.stop(), 0);
 
-    // the rest is delivered
-    const values = new Set(r.cloud.values(READING));
-    const undelivered = intactValues.filter((v) => !values.has(v));
-    assert.equal(undelivered, [], 'every reading of an intact record is delivered');
-    for (const rec of intact) assert.ok(r.cloud.hashes.has(rec.seq), `intact seq ${rec.seq} delivered`);
-    for (const seq of lost) assert.not.ok(r.cloud.hashes.has(seq), `damaged seq ${seq} is not delivered`);
-    // and every hole is told, signed, with its reason
-    const gaps = eventsOf(r.cloud.events, 'gap');
-    const expected = [
-      { first: flipped.seq, last: flipped.seq },
-      { first: torn.seq, last: f2[f2.length - 1]!.seq },
-      { first: headerLost[0]!, last: headerLost[headerLost.length - 1]! },
-    ];
-    const journalLines = log.split('\n').filter((l) => / (journal|agent) /.test(l) && !l.startsWith('debug')).join('\n');
-    assert.equal(gaps.map((g) => ({ first: g.first, last: g.last })), expected, `one gap notice per hole, with the exact range; agent log:\n${journalLines}`);
-    for (const g of gaps) assert.is(g.reason, 'corrupt');
-    const s = r.cloud.summary();
-    assert.is(s.firstSeq, 1);
-    assert.equal(s.missing, [], JSON.stringify(s));
-    assert.is(s.explainedBreaks, 3, `each hole is an explained chain break: ${JSON.stringify(s)}`);
-    assert.is(s.unexplainedBreaks, 0);
-    assert.ok(s.complete);
-    assert.is(s.conflicts, 0);
-  } finally {
-    if (agent) await agent.kill9();
-    await r.close();
-  }
-});
+  // the rest is delivered
+  const values = new Set(r.cloud.values(READING));
+  const undelivered = intactValues.filter((v) => !values.has(v));
+  assert.equal(undelivered, [], 'every reading of an intact record is delivered');
+  for (const rec of intact) assert.ok(r.cloud.hashes.has(rec.seq), `intact seq ${rec.seq} delivered`);
+  for (const seq of lost) assert.not.ok(r.cloud.hashes.has(seq), `damaged seq ${seq} is not delivered`);
+  // and every hole is told, signed, with its reason
+  const gaps = eventsOf(r.cloud.events, 'gap');
+  const expected = [
+    { first: flipped.seq, last: flipped.seq },
+    { first: torn.seq, last: f2[f2.length - 1]!.seq },
+    { first: headerLost[0]!, last: headerLost[headerLost.length - 1]! },
+  ];
+  const journalLines = log.split('\n').filter((l) => / (journal|agent) /.test(l) && !l.startsWith('debug')).join('\n');
+  assert.equal(gaps.map((g) => ({ first: g.first, last: g.last })), expected, `one gap notice per hole, with the exact range; agent log:\n${journalLines}`);
+  for (const g of gaps) assert.is(g.reason, 'corrupt');
+  const s = r.cloud.summary();
+  assert.is(s.firstSeq, 1);
+  assert.equal(s.missing, [], JSON.stringify(s));
+  assert.is(s.explainedBreaks, 3, `each hole is an explained chain break: ${JSON.stringify(s)}`);
+  assert.is(s.unexplainedBreaks, 0);
+  assert.ok(s.complete);
+  assert.is(s.conflicts, 0);
+}));
 
-test('commit-offset file deleted while stopped: the agent resends everything still on disk (duplicates at the verifier), loses nothing, chain complete', async () => {
-  const r = await rig({ batch: { maxRecords: 20, maxAgeMs: 100 }, journal: { segmentBytes: 4096, fsyncIntervalMs: 50 } });
-  let agent: AgentProcess | undefined;
-  try {
-    agent = await startAgentProcess(r.configPath);
-    await r.stream(200, 200);
-    const lastBefore = r.written[r.written.length - 1]!;
-    await waitFor(() => r.cloud.values(READING).includes(lastBefore), 10_000, 'readings before the stop');
-    assert.is(await agent.stop(), 0);
-    agent = undefined;
-    const onDisk = seqsOf(await scanJournalFiles(r.stateDir));
-    assert.ok(onDisk.length > 0, 'records are left on disk (the newest segment is kept)');
-    const commitPath = join(journalDir(r.stateDir), 'commit');
-    assert.ok(existsSync(commitPath));
-    unlinkSync(commitPath);
-    assert.is(eventsOf(r.cloud.events, 'duplicate').length, 0, 'no duplicate before the commit file was deleted');
+test('commit-offset file deleted while stopped: the agent resends everything still on disk (duplicates at the verifier), loses nothing, chain complete', () => withFieldRig(rig({ batch: { maxRecords: 20, maxAgeMs: 100 }, journal: { segmentBytes: 4096, fsyncIntervalMs: 50 } }), async (r) => {
+  let agent = await r.startAgent();
+  await r.stream(200, 200);
+  const lastBefore = r.written[r.written.length - 1]!;
+  await waitFor(() => r.cloud.values(READING).includes(lastBefore), 10_000, 'readings before the stop');
+  assert.is(await agent.stop(), 0);
+  const onDisk = seqsOf(await scanJournalFiles(r.stateDir));
+  assert.ok(onDisk.length > 0, 'records are left on disk (the newest segment is kept)');
+  const commitPath = join(journalDir(r.stateDir), 'commit');
+  assert.ok(existsSync(commitPath));
+  unlinkSync(commitPath);
+  assert.is(eventsOf(r.cloud.events, 'duplicate').length, 0, 'no duplicate before the commit file was deleted');
 
-    agent = await startAgentProcess(r.configPath);
-    assert.match(agent.stderr(), /warn journal commit offset reset reason=/, 'the fallback is logged');
-    await r.stream(20, 200);
-    const last = r.written[r.written.length - 1]!;
-    await waitFor(() => r.cloud.values(READING).includes(last), 15_000, 'readings after the restart');
-    await waitFor(() => eventsOf(r.cloud.events, 'duplicate').length >= onDisk.length, 10_000, 'the resent batches');
-    assert.is(await agent.stop(), 0);
-    agent = undefined;
+  agent = await r.startAgent();
+  assert.match(agent.stderr(), /warn journal commit offset reset reason=/, 'the fallback is logged');
+  await r.stream(20, 200);
+  const last = r.written[r.written.length - 1]!;
+  await waitFor(() => r.cloud.values(READING).includes(last), 15_000, 'readings after the restart');
+  await waitFor(() => eventsOf(r.cloud.events, 'duplicate').length >= onDisk.length, 10_000, 'the resent batches');
+  assert.is(await agent.stop(), 0);
 
-    const dups = eventsOf(r.cloud.events, 'duplicate').map((e) => e.seq).sort((x, y) => x - y);
-    assert.equal(dups, onDisk, 'exactly the records on disk were resent, once each');
-    assertAllArrivedOnce(r);
-    const s = r.cloud.summary();
-    assert.is(s.duplicates, onDisk.length);
-    assert.is(s.firstSeq, 1);
-    assert.ok(s.complete, JSON.stringify(s));
-    assert.is(s.conflicts, 0);
-    assert.is(s.unexplainedBreaks, 0);
-    assert.is(s.explainedBreaks, 0);
-  } finally {
-    if (agent) await agent.kill9();
-    await r.close();
-  }
-});
+  const dups = eventsOf(r.cloud.events, 'duplicate').map((e) => e.seq).sort((x, y) => x - y);
+  assert.equal(dups, onDisk, 'exactly the records on disk were resent, once each');
+  assertAllArrivedOnce(r);
+  const s = r.cloud.summary();
+  assert.is(s.duplicates, onDisk.length);
+  assert.is(s.firstSeq, 1);
+  assert.ok(s.complete, JSON.stringify(s));
+  assert.is(s.conflicts, 0);
+  assert.is(s.unexplainedBreaks, 0);
+  assert.is(s.explainedBreaks, 0);
+}));
 
 test.run();

@@ -5,10 +5,10 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
-import { closeSync, constants, copyFileSync, cpSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { createPtyPair, type PtyPair } from '../peers/socat.js';
+import { runProcess, type ProcessResult } from '../peers/process.js';
+import { openFieldPty } from '../peers/field-pty.js';
 import { tempDir } from '../helpers.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -16,40 +16,28 @@ const version = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as
 const out = tempDir('tapwire-bundle-');
 const bundle = join(out.path, 'dist', 'tapwire.js');
 
-interface Run { code: number | null; stdout: string; stderr: string }
+type Run = ProcessResult;
 
-/** Runs `node args…`, feeding nothing; resolves at exit. `onStdout` sees stdout as it grows. */
-function run(args: string[], opts: { cwd?: string; onStdout?: (text: string) => void } = {}): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, args, { cwd: opts.cwd ?? repo, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); opts.onStdout?.(stdout); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', fail);
-    child.on('close', (code) => { clearTimeout(timer); done({ code, stdout, stderr }); });
-  });
-}
+/** Runs `node args…` (no NODE_OPTIONS) to completion. `onStdout` sees stdout as it grows. */
+const run = (args: string[], opts: { cwd?: string; onStdout?: (text: string) => void } = {}): Promise<Run> =>
+  runProcess({ file: process.execPath, args, cwd: opts.cwd ?? repo, env: { NODE_OPTIONS: '' } }, { timeoutMs: 15_000, ...(opts.onStdout ? { onStdout: opts.onStdout } : {}) });
 
 const parseLines = (text: string): Array<Record<string, unknown>> =>
   text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
 
 /** Starts the probe bundle on a fresh pty, sends one line from the field side once it is open. */
 async function probeReadsLine(bundlePath: string, line: string, cwd?: string): Promise<{ run: Run; events: Array<Record<string, unknown>> }> {
-  const pty: PtyPair = await createPtyPair();
-  const fd = openSync(pty.peerPath, constants.O_RDWR | constants.O_NOCTTY);
+  const pty = await openFieldPty();
   try {
     let sent = false;
     const result = await run([bundlePath, pty.agentPath], {
       cwd,
       onStdout: (text) => {
-        if (!sent && text.includes('"event":"open"')) { sent = true; writeSync(fd, `${line}\r\n`); }
+        if (!sent && text.includes('"event":"open"')) { sent = true; pty.write(`${line}\r\n`); }
       },
     });
     return { run: result, events: parseLines(result.stdout) };
   } finally {
-    closeSync(fd);
     await pty.close();
   }
 }

@@ -3,10 +3,9 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, runCli, startAgentProcess } from '../peers/agent-process.js';
+import { runCli, spawnCli, startAgentProcess } from '../peers/agent-process.js';
 import { openConsoleClient } from '../peers/console-client.js';
 import { tempDir, waitFor } from '../helpers.js';
 
@@ -141,18 +140,16 @@ test('SIGTERM while the agent is still starting ends in a clean stop, exit 0', a
     cfg.sources[0]!.port.path = join(dir.path, 'no-such-tty');
     writeFileSync(file, JSON.stringify(cfg));
     assert.is((await runCli(['provision', '--config', file])).code, 0);
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
+    const agent = spawnCli(['run', '--config', file]);
     let sent = false;
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
+    agent.child.stderr!.on('data', () => {
       // the journal is open, the agent is not running yet
-      if (!sent && err.includes('journal open')) { sent = true; child.kill('SIGTERM'); }
+      if (!sent && agent.stderr().includes('journal open')) { sent = true; agent.child.kill('SIGTERM'); }
     });
-    const code = await new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
+    const code = await agent.exited;
     assert.ok(sent, 'the signal was sent during start-up');
-    assert.is(code, 0, err);
-    assert.match(err, 'signal received, stopping');
+    assert.is(code, 0, agent.stderr());
+    assert.match(agent.stderr(), 'signal received, stopping');
   } finally { dir.remove(); }
 });
 
@@ -204,23 +201,18 @@ test('demo runs on embedded defaults and verifies readings end to end (exit 0)',
 });
 
 test('demo opens the local console on a pty, says how to attach, and the console answers there', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'demo', '--duration', '6', '--interval', '100'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const demo = spawnCli(['demo', '--duration', '6', '--interval', '100']);
   try {
-    const m = await waitFor(() => /console: attach with `screen (\S+) 115200`/.exec(out), 30_000, `the attach line\n${err}`);
+    const m = await waitFor(() => /console: attach with `screen (\S+) 115200`/.exec(demo.stdout()), 30_000, `the attach line\n${demo.stderr()}`);
     const client = await openConsoleClient(m[1]!, 'demo-station> ');
     try {
       const status = await client.ask('status');
       assert.ok(status.includes('device: demo-station'), status.join('\n'));
       await waitFor(async () => (await client.ask('last env')).some((l) => l.startsWith('env:temp')), 10_000, 'env readings on the console');
     } finally { await client.close(); }
-    assert.is(await exited, 0, err);
+    assert.is(await demo.exited, 0, demo.stderr());
   } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    if (demo.child.exitCode === null) demo.child.kill('SIGKILL');
   }
 });
 

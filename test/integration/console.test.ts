@@ -6,13 +6,15 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readPrivateKey } from '../../agent/encode/keys.js';
 import { kidOf } from '../../agent/encode/signer.js';
 import { childPids } from '../peers/children.js';
 import { openConsoleClient, type ConsoleClient } from '../peers/console-client.js';
-import { prepareDevice, runCli, startAgentProcess, watchCloud, type AgentProcess, type CloudWatch } from '../peers/agent-process.js';
+import { runCli, type AgentProcess } from '../peers/agent-process.js';
+import type { CloudWatch } from '../peers/cloud.js';
+import { startDeviceRig, type DeviceRig } from '../peers/device-rig.js';
 import { startMosquitto, type MosquittoPeer } from '../peers/mosquitto.js';
 import { createPtyPair, type PtyPair } from '../peers/socat.js';
 import { socketReport } from '../peers/sockets.js';
@@ -26,8 +28,9 @@ const PASSWORD = 'Zq8-console-must-never-show-this-9xT';
 interface Rig {
   dir: { path: string; remove(): void };
   broker: MosquittoPeer;
+  /** The device: field pty, config, key, the fake cloud client. */
+  device: DeviceRig;
   field: PtyPair;
-  fieldFd: number;
   consoleDir: string;
   consolePty: PtyPair;
   configPath: string;
@@ -56,7 +59,7 @@ function startStreaming(): void {
   r.streamer = (async () => {
     while (r.streaming) {
       const n = r.written.length + 1;
-      writeSync(r.fieldFd, `n=${n} temp=${(20 + Math.sin(n / 5) * 3).toFixed(2)}\n`);
+      r.device.write(`n=${n} temp=${(20 + Math.sin(n / 5) * 3).toFixed(2)}`);
       r.written.push(n);
       await pause(25);
     }
@@ -78,29 +81,26 @@ async function askWhenReady(line: string, timeoutMs = 20_000): Promise<string[]>
 test.before(async () => {
   const dir = tempDir('tapwire-console-');
   const broker = await startMosquitto({ persistence: true, users: { [USER]: PASSWORD } });
-  const field = await createPtyPair();
-  const fieldFd = openSync(field.peerPath, constants.O_RDWR | constants.O_NOCTTY);
   const consoleDir = join(dir.path, 'usb');
   mkdirSync(consoleDir);
   const consolePty = await createPtyPair({ dir: consoleDir });
-  const stateDir = join(dir.path, 'state');
-  const configPath = join(dir.path, 'config.json');
   const passwordFile = join(dir.path, 'mqtt-password');
   writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
-  const publicKey = prepareDevice(configPath, {
-    device: DEVICE,
-    stateDir,
-    uplink: { url: broker.url, protocolVersion: 5, username: USER, passwordFile, reconnect: { initialMs: 100, maxMs: 1000 } },
+  const device = await startDeviceRig({
+    url: broker.url, device: DEVICE,
+    uplink: { username: USER, passwordFile },
     batch: { maxRecords: 20, maxAgeMs: 200 },
     journal: { fsyncIntervalMs: 50 },
-    sources: [{ id: 'field', type: 'lines', port: { path: field.agentPath, baudRate: 115200 }, decoder: { type: 'kv', units: { temp: 'Cel' } } }],
-    console: { port: { path: consolePty.agentPath, baudRate: 115200 } },
+    source: { decoder: { type: 'kv', units: { temp: 'Cel' } } },
+    config: { console: { port: { path: consolePty.agentPath, baudRate: 115200 } } },
+    cloud: { clientId: `console-verifier-${process.pid}` },
   });
-  const cloud = watchCloud({ url: broker.url, device: DEVICE, publicKey, clientId: `console-verifier-${process.pid}` });
-  await cloud.ready;
-  const agent = await startAgentProcess(configPath);
+  const agent = await device.startAgent();
   const client = await openConsoleClient(consolePty.peerPath, PROMPT);
-  r = { dir, broker, field, fieldFd, consoleDir, consolePty, configPath, stateDir, publicKey, cloud, agent, client, written: [], streaming: false };
+  r = {
+    dir, broker, device, field: device.pty, consoleDir, consolePty, configPath: device.configPath, stateDir: device.stateDir,
+    publicKey: device.publicKey, cloud: device.cloud, agent, client, written: [], streaming: false,
+  };
   startStreaming();
   await waitFor(() => r.cloud.values('field:n').length >= 20, 15_000, 'the first readings at the cloud');
 });
@@ -109,10 +109,7 @@ test.after(async () => {
   r.streaming = false;
   await r.streamer;
   await r.client?.close().catch(() => undefined);
-  if (r.agent.child.exitCode === null) await r.agent.kill9();
-  await r.cloud.close();
-  closeSync(r.fieldFd);
-  await r.field.close();
+  await r.device.close();
   await r.consolePty.close();
   await r.broker.close();
   r.dir.remove();

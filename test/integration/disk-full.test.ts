@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, startAgentProcess, type AgentProcess } from '../peers/agent-process.js';
+import { runCli, type AgentProcess } from '../peers/agent-process.js';
 import { startFieldRig, type FieldRig } from '../peers/field-rig.js';
 import { mountSmallDisk } from '../peers/tmpfs.js';
 import { waitFor } from '../helpers.js';
@@ -26,11 +26,11 @@ test('a 2 MiB disk fills while the broker is down: the agent never stops, drops 
     return;
   }
   let r: FieldRig | undefined;
-  let agent: AgentProcess | undefined;
+  let agent: AgentProcess;
   try {
     r = await startFieldRig({ device: 'diskfull-1', stateDir: disk.path, batch: { maxRecords: 200, maxAgeMs: 100 }, journal: { fsyncIntervalMs: 50 }, extraFields: FIELDS - 1 });
     const rig = r;
-    agent = await startAgentProcess(r.configPath);
+    agent = await r.startAgent();
     const a = agent;
     await r.stream(50, 200);
     await waitFor(() => rig.cloud.values(READING).includes(50), 15_000, 'readings before the outage');
@@ -57,7 +57,6 @@ test('a 2 MiB disk fills while the broker is down: the agent never stops, drops 
 
     assert.is(await agent.stop(), 0, 'SIGTERM on a full disk: exit 0');
     const log = a.stderr();
-    agent = undefined;
     assert.not.match(log, /\n\s+at /, 'no stack trace');
     assert.not.match(log, /batch lost|stop did not finish/, 'nothing lost untold, a clean stop');
     assert.not.ok(existsSync(join(disk.path, 'status.json.tmp')), 'no status.json.tmp left behind');
@@ -66,12 +65,11 @@ test('a 2 MiB disk fills while the broker is down: the agent never stops, drops 
     assert.ok(!readdirSync(disk.path).some((f) => f.endsWith('.tmp')), `no temp files: ${readdirSync(disk.path).join(' ')}`);
 
     // a restart on the full disk: starts, resumes the chain, still nothing untold
-    agent = await startAgentProcess(r.configPath);
+    agent = await r.startAgent();
     await r.stream(20, 200);
     const after = r.written[r.written.length - 1]!;
     await waitFor(() => rig.cloud.values(READING).includes(after), 20_000, 'readings after the restart');
     assert.is(await agent.stop(), 0);
-    agent = undefined;
     const secondRun = statusFile();
 
     const s = r.cloud.summary();
@@ -90,7 +88,6 @@ test('a 2 MiB disk fills while the broker is down: the agent never stops, drops 
     assert.ok(dropped > 0, 'readings were dropped');
     assert.is(s.readings + dropped, r.written.length * FIELDS, 'readings at the cloud + told as dropped = readings written');
   } finally {
-    if (agent) await agent.kill9();
     if (r) await r.close();
     disk.unmount();
   }

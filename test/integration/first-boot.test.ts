@@ -5,12 +5,13 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { closeSync, constants, existsSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fingerprint, readPrivateKey } from '../../agent/encode/keys.js';
-import { runCli, startAgentProcess, watchCloud } from '../peers/agent-process.js';
+import { runCli, startAgentProcess } from '../peers/agent-process.js';
+import { watchCloud } from '../peers/cloud.js';
 import { startAedes } from '../peers/aedes.js';
-import { createPtyPair } from '../peers/socat.js';
+import { openFieldPty } from '../peers/field-pty.js';
 import { tempDir, waitFor } from '../helpers.js';
 
 const config = (stateDir: string, device: string, url = 'mqtt://127.0.0.1:1883', port = '/dev/ttyUSB0') => ({
@@ -71,8 +72,7 @@ test('provision --if-missing with a broken config exits 2 and writes nothing (th
 test('one templated config, expanded on the device: check, provision and run use the same id, and batches arrive under it', async () => {
   const dir = tempDir();
   const broker = await startAedes();
-  const pty = await createPtyPair();
-  const fd = openSync(pty.peerPath, constants.O_RDWR | constants.O_NOCTTY);
+  const pty = await openFieldPty();
   try {
     const idFile = join(dir.path, 'tapwire-device');
     writeFileSync(idFile, 'unit-0042\n'); // a per-device file, written when the card was prepared
@@ -93,7 +93,7 @@ test('one templated config, expanded on the device: check, provision and run use
     await cloud.ready;
     const agent = await startAgentProcess(file);
     try {
-      writeSync(fd, 'level=3.5\n');
+      pty.write('level=3.5\n');
       await waitFor(() => cloud.values('env:level').length > 0, 20_000, 'the reading under the expanded id');
       assert.equal(cloud.values('env:level'), [3.5]);
       assert.match(agent.stderr(), `agent running device=${device} `);
@@ -102,7 +102,6 @@ test('one templated config, expanded on the device: check, provision and run use
       await cloud.close();
     }
   } finally {
-    closeSync(fd);
     await pty.close();
     await broker.close();
     dir.remove();

@@ -4,7 +4,6 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +15,7 @@ import { nodeFileSystem } from '../../hal/file-node.js';
 import { tempDir, waitFor } from '../helpers.js';
 import { equalBytes, payloadFor, prng } from '../journal/fixtures.js';
 import { WRITER_OPTIONS, writerPayload } from '../peers/journal-writer.js';
+import { spawnProcess } from '../peers/process.js';
 
 const WRITER = fileURLToPath(new URL('../peers/journal-writer.ts', import.meta.url));
 const ITERATIONS = 10;
@@ -24,11 +24,10 @@ interface Run { openLast: number; openCommitted: number; durable: number; commit
 
 /** Starts a writer, waits until it has made something durable, lets it run `runMs` more, kills it with SIGKILL. */
 async function runAndKill(dir: string, generation: number, runMs: number): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dir, String(generation)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const writer = spawnProcess({ file: process.execPath, args: ['--import', 'tsx', WRITER, dir, String(generation)] });
+  const { child } = writer;
   const run: Run = { openLast: -1, openCommitted: -1, durable: 0, committed: 0 };
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const lines = createInterface({ input: child.stdout });
+  const lines = createInterface({ input: child.stdout! });
   lines.on('line', (line) => {
     const [what, a, b] = line.split(' ');
     if (what === 'open') { run.openLast = Number(a); run.openCommitted = Number(b); }
@@ -37,7 +36,7 @@ async function runAndKill(dir: string, generation: number, runMs: number): Promi
   });
   const exited = once(child, 'close'); // after stdout is drained: every line printed before the kill is read
   try {
-    await waitFor(() => run.durable > run.openLast && run.openLast >= 0, 10_000, `writer ${generation} durable (stderr: ${stderr})`);
+    await waitFor(() => run.durable > run.openLast && run.openLast >= 0, 10_000, `writer ${generation} durable (stderr: ${writer.stderr()})`);
     const t0 = Date.now();
     await waitFor(() => Date.now() - t0 >= runMs, runMs + 1000, 'run time');
   } finally {
@@ -45,7 +44,7 @@ async function runAndKill(dir: string, generation: number, runMs: number): Promi
     await exited;
     lines.close();
   }
-  assert.is(stderr, '', 'the writer ran without errors');
+  assert.is(writer.stderr(), '', 'the writer ran without errors');
   return run;
 }
 

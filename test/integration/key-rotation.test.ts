@@ -6,53 +6,40 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, closeSync, constants, existsSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { createBatchEncoder, sha256 } from '../../agent/encode/batch.js';
 import { decodeSign1 } from '../../agent/encode/cose.js';
 import { fingerprint, readPrivateKey } from '../../agent/encode/keys.js';
 import { createCryptoSigner } from '../../agent/encode/signer.js';
-import type { KeyEvent, VerifyEvent } from '../../agent/verify/chain.js';
-import { subscribeVerifier, type StatusEvent } from '../../agent/verify/subscribe.js';
 import { startAedes } from '../peers/aedes.js';
-import { prepareDevice, runCli } from '../peers/agent-process.js';
-import { createPtyPair } from '../peers/socat.js';
+import { prepareDevice, runCli, type AgentProcess } from '../peers/agent-process.js';
+import { startDeviceRig } from '../peers/device-rig.js';
 import { tempDir, waitFor } from '../helpers.js';
-import { startRun, type RunProcess } from '../ota/fixtures.js';
 
 const DEV = 'rot-1';
 
 test('key rotate while running and while stopped: the verifier that knew only the first key follows the chain, accepts every batch, refuses one forged with the old key', async () => {
   const broker = await startAedes();
-  const pty = await createPtyPair();
-  const fd = openSync(pty.peerPath, constants.O_RDWR | constants.O_NOCTTY);
-  const dir = tempDir('tapwire-rot-');
-  const stateDir = join(dir.path, 'state');
-  const configPath = join(dir.path, 'config.json');
-  const firstKey = prepareDevice(configPath, {
-    device: DEV, stateDir,
-    uplink: { url: broker.url, protocolVersion: 4, reconnect: { initialMs: 100, maxMs: 500 } },
+  const r = await startDeviceRig({
+    url: broker.url, device: DEV, protocolVersion: 4,
+    uplink: { reconnect: { initialMs: 100, maxMs: 500 } },
     batch: { maxRecords: 4, maxAgeMs: 50 },
     journal: { fsyncIntervalMs: 20 },
-    sources: [{ id: 'x', type: 'lines', port: { path: pty.agentPath, baudRate: 115200 }, decoder: { type: 'kv' } }],
+    source: { id: 'x' },
   });
-  const events: VerifyEvent[] = [];
-  const statuses: StatusEvent[] = [];
-  const keys: KeyEvent[] = [];
-  const verifier = subscribeVerifier({ url: broker.url, device: DEV, publicKeys: [firstKey], onKey: (k) => keys.push(k) },
-    (e) => { if (e.kind === 'status') statuses.push(e); else events.push(e); });
-  await verifier.ready;
-  const values = (): number[] => events.flatMap((e) => (e.kind === 'batch' ? e.readings.filter((r) => r.name === 'x:n').map((r) => r.v!) : []));
+  const { configPath, stateDir, cloud } = r;
+  const values = (): number[] => cloud.values('x:n');
   let n = 0;
   const writeSome = async (count: number): Promise<void> => {
     const target = n + count;
-    for (; n < target; n++) writeSync(fd, `n=${n + 1}\n`);
+    for (; n < target; n++) r.write(`n=${n + 1}`);
     await waitFor(() => values().includes(target), 10_000, `reading ${target} verified`);
   };
-  let agent: RunProcess | undefined;
+  let agent: AgentProcess;
   try {
-    agent = await startRun(configPath, ['--file-poll', '200']);
+    agent = await r.startAgent({ args: ['--file-poll', '200'] });
     await writeSome(20);
     const oldPair = readPrivateKey(join(stateDir, 'device.key'));
 
@@ -63,8 +50,8 @@ test('key rotate while running and while stopped: the verifier that knew only th
     assert.ok(nextHex, rot.stdout);
     const line = await agent.waitLine(/device key rotated/, 10_000);
     const from = Number(/from_seq=(\d+)/.exec(line)![1]);
-    await waitFor(() => keys.some((k) => k.ok), 10_000, 'announcement at the verifier');
-    const k1 = keys.find((k) => k.ok)!;
+    await waitFor(() => cloud.keys.some((k) => k.ok), 10_000, 'announcement at the verifier');
+    const k1 = cloud.keys.find((k) => k.ok)!;
     assert.ok(k1.ok && k1.seq === from, `announced rollover at seq ${from}: ${JSON.stringify(k1)}`);
     await writeSome(20);
     await waitFor(() => !existsSync(join(stateDir, 'device.key.old')), 10_000, 'old key removed after the announcement was acknowledged');
@@ -78,13 +65,12 @@ test('key rotate while running and while stopped: the verifier that knew only th
     const thief = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
     await thief.publishAsync(`tapwire/${DEV}/data`, Buffer.from(forged), { qos: 1 });
     await thief.endAsync();
-    await waitFor(() => events.some((e) => e.kind === 'rejected' && /retired from seq/.test(e.reason)), 10_000, 'forged batch refused');
+    await waitFor(() => cloud.events.some((e) => e.kind === 'rejected' && /retired from seq/.test(e.reason)), 10_000, 'forged batch refused');
     assert.not.ok(values().includes(-1));
 
     // 2. rotate while the agent is stopped: it rolls over at its next start
     assert.is(await agent.stop(), 0);
-    agent = undefined;
-    await waitFor(() => statuses.some((st) => st.ok && st.state === 'offline' && (st.detail?.counters as Map<string, number> | undefined)?.get('key.rotations') === 1),
+    await waitFor(() => cloud.statuses.some((st) => st.ok && st.state === 'offline' && (st.detail?.counters as Map<string, number> | undefined)?.get('key.rotations') === 1),
       10_000, 'the offline status verifies through the key chain');
     const retained = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
     const statusBytes = new Promise<Buffer>((resolve) => retained.once('message', (_t, p) => resolve(p)));
@@ -94,14 +80,13 @@ test('key rotate while running and while stopped: the verifier that knew only th
     assert.is(kid, fingerprint(new Uint8Array(Buffer.from(nextHex!, 'hex'))), 'the retained status is signed by the new key');
     const rot2 = await runCli(['key', 'rotate', '--config', configPath]);
     assert.is(rot2.code, 0, rot2.stderr);
-    agent = await startRun(configPath, ['--file-poll', '200']);
+    agent = await r.startAgent({ args: ['--file-poll', '200'] });
     await agent.waitLine(/device key rotated/, 10_000);
-    await waitFor(() => keys.filter((k) => k.ok && !k.duplicate).length === 2, 10_000, 'second announcement followed');
+    await waitFor(() => cloud.keys.filter((k) => k.ok && !k.duplicate).length === 2, 10_000, 'second announcement followed');
     await writeSome(20);
     assert.is(await agent.stop(), 0);
-    agent = undefined;
 
-    const s = verifier.summary();
+    const s = cloud.summary();
     assert.equal([s.rejected, s.keyRollovers, s.readings], [1, 2, 60], JSON.stringify(s));
     assert.ok(s.complete, `every batch accepted across both rollovers: ${JSON.stringify(s)}`);
     assert.equal([...values()].sort((a, b) => a - b), Array.from({ length: 60 }, (_, i) => i + 1));
@@ -110,27 +95,30 @@ test('key rotate while running and while stopped: the verifier that knew only th
     assert.is(show.code, 0, show.stderr);
     assert.match(show.stdout, readFileSync(join(stateDir, 'device.pub'), 'utf8').trim());
   } finally {
-    if (agent) await agent.kill9();
-    await verifier.close();
-    closeSync(fd);
-    await pty.close();
+    await r.close();
     await broker.close();
-    dir.remove();
   }
 });
 
-test('run refuses to start without a device key, or with one that group or others can read: exit 2, naming the file and the fix', async () => {
+/** A config for a device that has no key yet (no broker, no serial port needed), and `provision()` to give it one. */
+async function withUnprovisioned(body: (d: { configPath: string; stateDir: string; provision(): void }) => Promise<void>): Promise<void> {
   const dir = tempDir('tapwire-rot-');
+  const configPath = join(dir.path, 'c.json');
+  const stateDir = join(dir.path, 'state');
+  const cfg = { device: DEV, stateDir, uplink: { url: 'mqtt://127.0.0.1:1' }, sources: [{ id: 'x', type: 'lines', port: { path: '/dev/null', baudRate: 9600 }, decoder: { type: 'kv' } }] };
+  writeFileSync(configPath, JSON.stringify(cfg));
   try {
-    const configPath = join(dir.path, 'c.json');
-    const stateDir = join(dir.path, 'state');
-    const cfg = { device: DEV, stateDir, uplink: { url: 'mqtt://127.0.0.1:1' }, sources: [{ id: 'x', type: 'lines', port: { path: '/dev/null', baudRate: 9600 }, decoder: { type: 'kv' } }] };
-    writeFileSync(configPath, JSON.stringify(cfg));
+    await body({ configPath, stateDir, provision: () => { prepareDevice(configPath, cfg); } });
+  } finally { dir.remove(); }
+}
+
+test('run refuses to start without a device key, or with one that group or others can read: exit 2, naming the file and the fix', async () => {
+  await withUnprovisioned(async ({ configPath, stateDir, provision }) => {
     const missing = await runCli(['run', '--config', configPath]);
     assert.is(missing.code, 2);
     assert.match(missing.stderr, `${join(stateDir, 'device.key')} does not exist`);
     assert.match(missing.stderr, 'tapwire provision');
-    prepareDevice(configPath, cfg);
+    provision();
     for (const mode of [0o640, 0o604]) {
       chmodSync(join(stateDir, 'device.key'), mode);
       const open = await runCli(['run', '--config', configPath]);
@@ -138,26 +126,21 @@ test('run refuses to start without a device key, or with one that group or other
       assert.match(open.stderr, 'group and others must have no access');
       assert.match(open.stderr, 'chmod 600');
     }
-  } finally { dir.remove(); }
+  });
 });
 
 test('key rotate refuses a second pending rollover and an unprovisioned device (exit 2)', async () => {
-  const dir = tempDir('tapwire-rot-');
-  try {
-    const configPath = join(dir.path, 'c.json');
-    const stateDir = join(dir.path, 'state');
-    const cfg = { device: DEV, stateDir, uplink: { url: 'mqtt://127.0.0.1:1' }, sources: [{ id: 'x', type: 'lines', port: { path: '/dev/null', baudRate: 9600 }, decoder: { type: 'kv' } }] };
-    writeFileSync(configPath, JSON.stringify(cfg));
+  await withUnprovisioned(async ({ configPath, stateDir, provision }) => {
     const none = await runCli(['key', 'rotate', '--config', configPath]);
     assert.is(none.code, 2);
     assert.match(none.stderr, 'provision');
-    prepareDevice(configPath, cfg);
+    provision();
     assert.is((await runCli(['key', 'rotate', '--config', configPath])).code, 0);
     assert.is(statSync(join(stateDir, 'device.key.next')).mode & 0o777, 0o600);
     const again = await runCli(['key', 'rotate', '--config', configPath]);
     assert.is(again.code, 2);
     assert.match(again.stderr, 'already pending');
-  } finally { dir.remove(); }
+  });
 });
 
 test.run();

@@ -6,14 +6,14 @@
 // output is line oriented with no escape codes. Waits are on screen content,
 // bounded; nothing is timed.
 
-import { closeSync, constants, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startAedes } from '../peers/aedes.js';
-import { CLI, prepareDevice, runCli, startAgentProcess, startVerifyProcess } from '../peers/agent-process.js';
-import { createPtyPair } from '../peers/socat.js';
+import { CLI, runCli, startVerifyProcess } from '../peers/agent-process.js';
+import { startDeviceRig } from '../peers/device-rig.js';
 import { startTmux, type TmuxPane } from '../peers/tmux.js';
 import { tempDir } from '../helpers.js';
 
@@ -124,31 +124,25 @@ test('demo --state-dir <a new dir> provisions its key there (0600), and a second
 });
 
 test('verify on a terminal: the live view of the fields and the chain; Ctrl-C prints the summary; piped: lines, no escape codes', async () => {
-  const dir = tempDir();
   const broker = await startAedes();
-  const pty = await createPtyPair();
-  const fd = openSync(pty.peerPath, constants.O_RDWR | constants.O_NOCTTY);
+  const r = await startDeviceRig({
+    url: broker.url, device: 'live-1', protocolVersion: 4,
+    batch: { maxRecords: 10, maxAgeMs: 200 },
+    source: { id: 'probe', decoder: { type: 'kv', units: { temp: 'Cel' } } },
+    cloud: false,
+  });
   let pane: TmuxPane | undefined;
-  let agent: Awaited<ReturnType<typeof startAgentProcess>> | undefined;
   let piped: Awaited<ReturnType<typeof startVerifyProcess>> | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
   try {
-    const configPath = join(dir.path, 'config.json');
-    const stateDir = join(dir.path, 'state');
-    prepareDevice(configPath, {
-      device: 'live-1', stateDir,
-      uplink: { url: broker.url, protocolVersion: 4 },
-      batch: { maxRecords: 10, maxAgeMs: 200 },
-      sources: [{ id: 'probe', type: 'lines', port: { path: pty.agentPath, baudRate: 9600 }, decoder: { type: 'kv', units: { temp: 'Cel' } } }],
-    });
-    const pub = join(stateDir, 'device.pub');
+    const pub = join(r.stateDir, 'device.pub');
     const args = ['verify', '--url', broker.url, '--device', 'live-1', '--pubkey', pub];
     pane = await startTmux(tapwire(...args, '--client-id', 'live-tty'), { cols: 100, rows: 30, cwd: root });
     piped = await startVerifyProcess([...args.slice(1), '--client-id', 'live-pipe']);
     await pane.waitForScreen((s) => s.some((r) => r.includes('subscribed to live-1')), 60_000, 'the view subscribed');
-    agent = await startAgentProcess(configPath);
+    const agent = await r.startAgent();
     let i = 0;
-    timer = setInterval(() => { i++; writeSync(fd, `temp=${(20 + (i % 7) / 10).toFixed(1)} n=${i}\n`); }, 50);
+    timer = setInterval(() => { i++; r.write(`temp=${(20 + (i % 7) / 10).toFixed(1)} n=${i}`); }, 50);
     const first = await pane.waitForScreen((s) => (fieldRow(s, 'probe:temp') && lastSeq(s) >= 1 ? s : undefined), 60_000, 'the field rows');
     assert.match(fieldRow(first, 'probe:temp')!, /^probe:temp\s+20(\.\d)?\s+Cel\s+\d+(\.\d)? s\s+[▁▂▃▄▅▆▇█]+$/);
     assert.match(row(first, 'broker')!, /^connected/);
@@ -158,7 +152,6 @@ test('verify on a terminal: the live view of the fields and the chain; Ctrl-C pr
     clearInterval(timer);
     timer = undefined;
     await agent.stop();
-    agent = undefined;
     await pane.keys('C-c');
     assert.is(await pane.waitForExit(60_000), 0);
     const end = await pane.screen();
@@ -170,13 +163,10 @@ test('verify on a terminal: the live view of the fields and the chain; Ctrl-C pr
     assert.match(piped.stdout(), /^seq \d+ {2}\S+ {2}probe:temp = 20(\.\d)? Cel( {2}\(clock free-running\))?$/m);
   } finally {
     if (timer) clearInterval(timer);
-    await agent?.stop();
     await piped?.stop();
     if (pane) await quit(pane, 'C-c');
-    closeSync(fd);
-    await pty.close();
+    await r.close();
     await broker.close();
-    dir.remove();
   }
 });
 

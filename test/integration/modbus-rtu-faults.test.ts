@@ -8,38 +8,21 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ModbusDeviceConfig } from '../../agent/sources/modbus-rtu/schema.js';
-import { createCounters, type Counters } from '../../agent/counters.js';
-import { silentLogger } from '../../agent/log.js';
 import type { Reading } from '../../agent/reading.js';
 import { createModbusRtuSource } from '../../agent/sources/modbus-rtu/source.js';
-import type { Source } from '../../agent/sources/source.js';
-import { createSystemClock } from '../../hal/clock.js';
-import { nodeSerial } from '../../hal/serial-node.js';
 import { waitFor } from '../helpers.js';
-import { startModbusSlave, type ModbusSlave, type SlaveSpec } from '../peers/modbus-slave.js';
-import { createPtyPair } from '../peers/socat.js';
+import type { ModbusSlave, SlaveSpec } from '../peers/modbus-slave.js';
+import { withSlaveOnPty, withSource, type SourceRun } from '../peers/source-rig.js';
 
 const BAUD = 38400;
 
-interface Bus { readings: Reading[]; counters: Counters; source: Source; slave: ModbusSlave }
+interface Bus extends SourceRun { slave: ModbusSlave }
 
 async function withBus(spec: Omit<SlaveSpec, 'path' | 'baudRate'>, devices: ModbusDeviceConfig[], opts: { intervalMs: number; echo?: boolean }, body: (b: Bus) => Promise<void>): Promise<void> {
-  const pty = await createPtyPair();
-  const slave = await startModbusSlave({ path: pty.peerPath, baudRate: BAUD, ...spec }).catch(async (e: unknown) => { await pty.close(); throw e; });
-  const counters = createCounters();
-  const source = createModbusRtuSource(
-    { id: 'plc', type: 'modbus-rtu', port: { path: pty.agentPath, baudRate: BAUD, ...(opts.echo ? { echo: true } : {}) }, intervalMs: opts.intervalMs, devices },
-    { serial: nodeSerial, clock: createSystemClock('free'), log: silentLogger, counters },
-  );
-  const readings: Reading[] = [];
-  try {
-    await source.start((r) => readings.push(r));
-    await body({ readings, counters, source, slave });
-  } finally {
-    await source.stop();
-    await slave.stop();
-    await pty.close();
-  }
+  await withSlaveOnPty({ baudRate: BAUD, ...spec }, (path, slave) => withSource(
+    (ctx) => createModbusRtuSource({ id: 'plc', type: 'modbus-rtu', port: { path, baudRate: BAUD, ...(opts.echo ? { echo: true } : {}) }, intervalMs: opts.intervalMs, devices }, ctx),
+    (run) => body({ ...run, slave }),
+  ));
 }
 
 /** Every published value equals what the slave holds for that register. */

@@ -6,44 +6,26 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ModbusDeviceConfig } from '../../agent/sources/modbus-rtu/schema.js';
 import type { RegisterConfig } from '../../agent/sources/modbus/schema.js';
-import { createCounters, type Counters } from '../../agent/counters.js';
-import { silentLogger } from '../../agent/log.js';
+import type { Counters } from '../../agent/counters.js';
 import type { Reading } from '../../agent/reading.js';
 import { createModbusRtuSource } from '../../agent/sources/modbus-rtu/source.js';
 import type { Source } from '../../agent/sources/source.js';
-import { createSystemClock } from '../../hal/clock.js';
-import { nodeSerial } from '../../hal/serial-node.js';
 import { waitFor } from '../helpers.js';
-import { startModbusSlave, type SlaveUnit } from '../peers/modbus-slave.js';
-import { createPtyPair } from '../peers/socat.js';
+import type { SlaveUnit } from '../peers/modbus-slave.js';
+import { withSlaveOnPty, withSource, type SourceRun } from '../peers/source-rig.js';
 import { crcValid } from '../sources/modbus/fake-slave.js';
 
 const BAUD = 38400;
 
-async function withBus(
+const withBus = (
   units: Record<string, SlaveUnit>,
   devices: ModbusDeviceConfig[],
   intervalMs: number,
-  body: (t: { readings: Reading[]; counters: Counters; source: Source }) => Promise<void>,
-): Promise<Buffer> {
-  const pty = await createPtyPair();
-  const slave = await startModbusSlave({ path: pty.peerPath, baudRate: BAUD, parity: 'even', units }).catch(async (e: unknown) => { await pty.close(); throw e; });
-  const counters = createCounters();
-  const source = createModbusRtuSource(
-    { id: 'plc', type: 'modbus-rtu', port: { path: pty.agentPath, baudRate: BAUD, parity: 'even' }, intervalMs, devices },
-    { serial: nodeSerial, clock: createSystemClock('free'), log: silentLogger, counters },
-  );
-  const readings: Reading[] = [];
-  try {
-    await source.start((r) => readings.push(r));
-    await body({ readings, counters, source });
-  } finally {
-    await source.stop();
-    await slave.stop();
-    await pty.close();
-  }
-  return slave.received();
-}
+  body: (t: SourceRun) => Promise<void>,
+): Promise<Buffer> => withSlaveOnPty({ baudRate: BAUD, parity: 'even', units }, (path) => withSource(
+  (ctx) => createModbusRtuSource({ id: 'plc', type: 'modbus-rtu', port: { path, baudRate: BAUD, parity: 'even' }, intervalMs, devices }, ctx),
+  body,
+));
 
 /** Splits what the slave received into 8-byte read requests and checks each one. */
 function assertOnlyValidReads(bytes: Buffer): Array<{ unit: number; fc: number }> {

@@ -5,16 +5,13 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
+import { readSync } from 'node:fs';
 import type { SniffDeviceConfig } from '../../agent/sources/modbus-sniff/schema.js';
-import { createCounters } from '../../agent/counters.js';
-import { silentLogger } from '../../agent/log.js';
-import type { Reading } from '../../agent/reading.js';
 import { createModbusSniffSource } from '../../agent/sources/modbus-sniff/source.js';
-import { createSystemClock } from '../../hal/clock.js';
 import { nodeSerial } from '../../hal/serial-node.js';
 import { waitFor } from '../helpers.js';
-import { createPtyPair } from '../peers/socat.js';
+import { openFieldPty } from '../peers/field-pty.js';
+import { withSource } from '../peers/source-rig.js';
 import { withCrc } from '../sources/modbus/fake-slave.js';
 import { ADDRESSES, HOSTILE_DEVICES, hostileCapture, registerName, truth, UNITS } from '../sources/modbus/hostile-bus.js';
 
@@ -69,86 +66,70 @@ function capture(): Step[] {
 }
 
 test('replayed bus traffic yields readings, faults are counted, and the agent sends zero bytes', async () => {
-  const pty = await createPtyPair();
-  const fd = openSync(pty.peerPath, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
-  const counters = createCounters();
-  const source = createModbusSniffSource(
-    { id: 'tap', type: 'modbus-sniff', port: { path: pty.agentPath, baudRate: 19200, parity: 'even' }, devices: DEVICES },
-    { serial: nodeSerial, clock: createSystemClock('free'), log: silentLogger, counters },
-  );
-  const readings: Reading[] = [];
+  const pty = await openFieldPty({ nonBlocking: true });
+  let fromAgent = 0;
   try {
-    await source.start((r) => readings.push(r));
-    assert.not.ok('write' in (nodeSerial.openReadOnly({ path: pty.agentPath, baudRate: 19200 })), 'the port type a sniffer gets has no write');
-    for (const step of capture()) {
-      writeSync(fd, step.bytes);
-      // The gap is part of the stimulus (bus timing), not a wait for a result.
-      await new Promise((r) => setTimeout(r, step.gapMs));
-    }
-    const expected = 4 * CYCLES - 3; // voltage+current lost in cycle 6, level in cycle 9
-    const faults = (): number => counters.get('source.tap.crc_errors') + counters.get('source.tap.garbage');
-    await waitFor(() => readings.length >= expected && faults() >= 3, 5000, `${expected} readings and 3 faults`);
-    const series = (name: string): Array<number | boolean | undefined> => readings.filter((r) => r.name === `tap:${name}`).map((r) => r.v ?? r.vb);
-    const cycles = Array.from({ length: CYCLES }, (_, c) => c);
-    assert.equal(series('voltage'), cycles.filter((c) => c !== 6).map((c) => 230 + c / 2));
-    assert.equal(series('current'), cycles.filter((c) => c !== 6).map((c) => (100 + c) / 10));
-    assert.equal(series('level'), cycles.filter((c) => c !== 9).map((c) => (-c * 25) / 100));
-    assert.equal(series('pump'), cycles.map((c) => c % 2 === 0));
-    const units = readings.filter((r) => r.name === 'tap:voltage').map((r) => r.unit);
-    assert.ok(units.every((u) => u === 'V'));
-    assert.is(readings.length, expected, 'nothing from the unmapped unit or the write');
-    // the bit error is a CRC error and the noise is garbage; the truncated answer is
-    // garbage too, unless a loaded machine hands it over together with the next
-    // request, when it looks like a frame with a bad CRC
-    assert.is(faults(), 3, 'noise, bit error, truncated answer: each counted once');
-    assert.ok(counters.get('source.tap.crc_errors') >= 1);
-    assert.ok(counters.get('source.tap.garbage') >= 1);
-    assert.is(counters.get('source.tap.writes_seen'), 2);
-    // the corrupted and the truncated answer are taken as their requests' answers, garbled: nothing pairs wrongly, nothing waits
-    assert.is(counters.get('source.tap.unpaired'), 0);
-    assert.is(counters.get('source.tap.unanswered'), 0);
-    assert.ok(source.health().open);
-  } finally {
-    await source.stop();
-    // Everything the agent could have sent is waiting in the pty for us.
+    await withSource((ctx) => createModbusSniffSource({ id: 'tap', type: 'modbus-sniff', port: { path: pty.agentPath, baudRate: 19200, parity: 'even' }, devices: DEVICES }, ctx), async ({ readings, counters, source }) => {
+      assert.not.ok('write' in (nodeSerial.openReadOnly({ path: pty.agentPath, baudRate: 19200 })), 'the port type a sniffer gets has no write');
+      for (const step of capture()) {
+        pty.write(step.bytes);
+        // The gap is part of the stimulus (bus timing), not a wait for a result.
+        await new Promise((r) => setTimeout(r, step.gapMs));
+      }
+      const expected = 4 * CYCLES - 3; // voltage+current lost in cycle 6, level in cycle 9
+      const faults = (): number => counters.get('source.tap.crc_errors') + counters.get('source.tap.garbage');
+      await waitFor(() => readings.length >= expected && faults() >= 3, 5000, `${expected} readings and 3 faults`);
+      const series = (name: string): Array<number | boolean | undefined> => readings.filter((r) => r.name === `tap:${name}`).map((r) => r.v ?? r.vb);
+      const cycles = Array.from({ length: CYCLES }, (_, c) => c);
+      assert.equal(series('voltage'), cycles.filter((c) => c !== 6).map((c) => 230 + c / 2));
+      assert.equal(series('current'), cycles.filter((c) => c !== 6).map((c) => (100 + c) / 10));
+      assert.equal(series('level'), cycles.filter((c) => c !== 9).map((c) => (-c * 25) / 100));
+      assert.equal(series('pump'), cycles.map((c) => c % 2 === 0));
+      const units = readings.filter((r) => r.name === 'tap:voltage').map((r) => r.unit);
+      assert.ok(units.every((u) => u === 'V'));
+      assert.is(readings.length, expected, 'nothing from the unmapped unit or the write');
+      // the bit error is a CRC error and the noise is garbage; the truncated answer is
+      // garbage too, unless a loaded machine hands it over together with the next
+      // request, when it looks like a frame with a bad CRC
+      assert.is(faults(), 3, 'noise, bit error, truncated answer: each counted once');
+      assert.ok(counters.get('source.tap.crc_errors') >= 1);
+      assert.ok(counters.get('source.tap.garbage') >= 1);
+      assert.is(counters.get('source.tap.writes_seen'), 2);
+      // the corrupted and the truncated answer are taken as their requests' answers, garbled: nothing pairs wrongly, nothing waits
+      assert.is(counters.get('source.tap.unpaired'), 0);
+      assert.is(counters.get('source.tap.unanswered'), 0);
+      assert.ok(source.health().open);
+    });
+    // the source stopped: everything the agent could have sent is waiting in the pty for us
     const buf = Buffer.alloc(4096);
-    let fromAgent = 0;
-    try { fromAgent = readSync(fd, buf, 0, buf.length, null); } catch (e) {
+    try { fromAgent = readSync(pty.fd, buf, 0, buf.length, null); } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
     }
-    closeSync(fd);
+  } finally {
     await pty.close();
-    assert.is(fromAgent, 0, 'the peer side received zero bytes from the agent');
   }
+  assert.is(fromAgent, 0, 'the peer side received zero bytes from the agent');
 });
 
 test('a generated hostile capture through a real pty: no published value differs from what the slave holds for that register, every answer is published or counted', async () => {
-  const pty = await createPtyPair();
-  const fd = openSync(pty.peerPath, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
-  const counters = createCounters();
+  const pty = await openFieldPty({ nonBlocking: true });
   const windowMs = 150;
-  const source = createModbusSniffSource(
-    { id: 'tap', type: 'modbus-sniff', port: { path: pty.agentPath, baudRate: 19200 }, responseWindowMs: windowMs, devices: HOSTILE_DEVICES },
-    { serial: nodeSerial, clock: createSystemClock('free'), log: silentLogger, counters },
-  );
-  const readings: Reading[] = [];
   try {
-    await source.start((r) => readings.push(r));
-    const { steps, counts } = hostileCapture(7, 60, windowMs);
-    for (const step of steps) {
-      writeSync(fd, step.bytes);
-      await new Promise((r) => setTimeout(r, step.gapMs)); // bus timing: part of the stimulus
-    }
-    const answers = (): number => counters.get('source.tap.responses');
-    const expected = steps.filter((s) => s.answer).length;
-    await waitFor(() => answers() >= expected && readings.length + counters.get('source.tap.unpaired') >= answers(), 5000, `${expected} answers seen`);
-    const byName = new Map<string, number>(UNITS.flatMap((u) => ADDRESSES.map((a) => [`tap:${registerName(u, a)}`, truth(u, a)] as const)));
-    for (const r of readings) assert.is(r.v, byName.get(r.name), `${r.name} published ${r.v}`);
-    assert.is(readings.length + counters.get('source.tap.unpaired'), answers(), 'every answer is published or counted unpaired');
-    assert.ok(readings.length >= counts.normal / 4, `${readings.length} readings from ${counts.normal} normal exchanges`);
+    await withSource((ctx) => createModbusSniffSource({ id: 'tap', type: 'modbus-sniff', port: { path: pty.agentPath, baudRate: 19200 }, responseWindowMs: windowMs, devices: HOSTILE_DEVICES }, ctx), async ({ readings, counters }) => {
+      const { steps, counts } = hostileCapture(7, 60, windowMs);
+      for (const step of steps) {
+        pty.write(step.bytes);
+        await new Promise((r) => setTimeout(r, step.gapMs)); // bus timing: part of the stimulus
+      }
+      const answers = (): number => counters.get('source.tap.responses');
+      const expected = steps.filter((s) => s.answer).length;
+      await waitFor(() => answers() >= expected && readings.length + counters.get('source.tap.unpaired') >= answers(), 5000, `${expected} answers seen`);
+      const byName = new Map<string, number>(UNITS.flatMap((u) => ADDRESSES.map((a) => [`tap:${registerName(u, a)}`, truth(u, a)] as const)));
+      for (const r of readings) assert.is(r.v, byName.get(r.name), `${r.name} published ${r.v}`);
+      assert.is(readings.length + counters.get('source.tap.unpaired'), answers(), 'every answer is published or counted unpaired');
+      assert.ok(readings.length >= counts.normal / 4, `${readings.length} readings from ${counts.normal} normal exchanges`);
+    });
   } finally {
-    await source.stop();
-    closeSync(fd);
     await pty.close();
   }
 });

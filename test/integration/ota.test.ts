@@ -5,33 +5,33 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { closeSync, constants, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Ack } from '../../agent/ota/ack.js';
-import { subscribeVerifier, type VerifierSession } from '../../agent/verify/subscribe.js';
-import type { VerifyEvent } from '../../agent/verify/chain.js';
 import { startAedes, type AedesPeer } from '../peers/aedes.js';
-import { prepareDevice, runCli } from '../peers/agent-process.js';
-import { createPtyPair, type PtyPair } from '../peers/socat.js';
+import { prepareDevice, runCli, startAgentProcess, type AgentProcess } from '../peers/agent-process.js';
+import { watchCloud, type CloudWatch } from '../peers/cloud.js';
+import { openFieldPty, type FieldPty } from '../peers/field-pty.js';
 import { tempDir, waitFor } from '../helpers.js';
-import { openAck, operator, signConfig, startRun, stranger, trustOperators, type RunProcess } from '../ota/fixtures.js';
+import { openAck, operator, signConfig, stranger, trustOperators } from '../ota/fixtures.js';
 
 const DEV = 'ota-1';
 const CONFIG_TOPIC = `tapwire/${DEV}/config`;
 
 interface Rig {
   broker: AedesPeer;
-  ptys: PtyPair[];
-  fds: number[];
+  ptys: FieldPty[];
   dir: { path: string; remove(): void };
   stateDir: string;
   configPath: string;
   publicKey: Uint8Array;
   op: MqttClient;
   acks: Ack[];
-  events: VerifyEvent[];
-  verifier: VerifierSession;
+  /** The fake cloud client (events: what the chain verifier made of the data topic). */
+  cloud: CloudWatch;
+  /** `tapwire run` on the rig's config with more run options; close() kills -9 whichever still runs. */
+  startAgent(args?: string[]): Promise<AgentProcess>;
   /** A config (as JSON) with the first `sources` ptys as lines sources "s0", "s1", ... */
   config(over?: Record<string, unknown>, sources?: number): Record<string, unknown>;
   publish(bytes: Uint8Array, retain?: boolean): Promise<void>;
@@ -42,8 +42,7 @@ interface Rig {
 
 async function rig(): Promise<Rig> {
   const broker = await startAedes();
-  const ptys = [await createPtyPair(), await createPtyPair()];
-  const fds = ptys.map((p) => openSync(p.peerPath, constants.O_RDWR | constants.O_NOCTTY));
+  const ptys = [await openFieldPty(), await openFieldPty()];
   const dir = tempDir('tapwire-ota-');
   const stateDir = join(dir.path, 'state');
   const configPath = join(dir.path, 'config.json');
@@ -63,18 +62,19 @@ async function rig(): Promise<Rig> {
     if (topic === `${CONFIG_TOPIC}/ack`) acks.push(openAck(payload, [publicKey]));
   });
   await op.subscribeAsync(`${CONFIG_TOPIC}/ack`, { qos: 1 });
-  const events: VerifyEvent[] = [];
-  const verifier = subscribeVerifier({ url: broker.url, device: DEV, publicKeys: [publicKey] }, (e) => { if (e.kind !== 'status') events.push(e); });
-  await verifier.ready;
+  const cloud = watchCloud({ url: broker.url, device: DEV, publicKey, protocolVersion: 4 });
+  await cloud.ready;
+  const agents: AgentProcess[] = [];
   return {
-    broker, ptys, fds, dir, stateDir, configPath, publicKey, op, acks, events, verifier, config,
+    broker, ptys, dir, stateDir, configPath, publicKey, op, acks, cloud, config,
+    async startAgent(args = []) { const a = await startAgentProcess(configPath, { args }); agents.push(a); return a; },
     async publish(bytes, retain = true) { await op.publishAsync(CONFIG_TOPIC, Buffer.from(bytes), { qos: 1, retain }); },
-    write(pty, line) { writeSync(fds[pty]!, line + '\n'); },
-    names: () => new Set(events.flatMap((e) => (e.kind === 'batch' ? e.readings.map((r) => r.name) : []))),
+    write(pty, line) { ptys[pty]!.write(line + '\n'); },
+    names: () => new Set(cloud.events.flatMap((e) => (e.kind === 'batch' ? e.readings.map((r) => r.name) : []))),
     async close() {
-      await verifier.close();
+      for (const a of agents) await a.kill9();
+      await cloud.close();
       await op.endAsync(true);
-      for (const fd of fds) closeSync(fd);
       for (const p of ptys) await p.close();
       await broker.close();
       dir.remove();
@@ -89,13 +89,13 @@ const runningState = (r: Rig): string => {
   const { highest, current, good, trial, message } = otaState(r);
   return JSON.stringify({ highest, current, good, trial, message });
 };
-const agentStarts = (p: RunProcess): number => p.stderr().split('\n').filter((l) => l.includes(' agent running ')).length;
+const agentStarts = (p: AgentProcess): number => p.stderr().split('\n').filter((l) => l.includes(' agent running ')).length;
 
 test('a newer signed config is applied without a restart and acked; older, replayed, flipped, foreign-key, wrong-device, schema-invalid, non-COSE and oversized ones are rejected with the reason, running config untouched', async () => {
   const r = await rig();
-  let agent: RunProcess | undefined;
+  let agent: AgentProcess;
   try {
-    agent = await startRun(r.configPath, ['--health-timeout', '5000']);
+    agent = await r.startAgent(['--health-timeout', '5000']);
     const pid = agent.pid;
     r.write(0, 'a=1');
     await waitFor(() => r.names().has('s0:a'), 10_000, 'reading from s0');
@@ -145,24 +145,21 @@ test('a newer signed config is applied without a restart and acked; older, repla
     const status = JSON.parse(readFileSync(join(r.stateDir, 'status.json'), 'utf8')) as { config: { version: number }; counters: Record<string, number> };
     assert.is(status.config.version, 2);
     assert.is(await agent.stop(), 0, 'SIGTERM: exit 0');
-    agent = undefined;
 
     // a restart runs the over-the-air config (version 2), not the local file
-    agent = await startRun(r.configPath);
+    agent = await r.startAgent();
     assert.match(agent.stderr(), /agent running .*config_version=2/);
     assert.is(await agent.stop(), 0);
-    agent = undefined;
   } finally {
-    if (agent) await agent.kill9();
     await r.close();
   }
 });
 
 test('a config pointing a source at a missing port, or the uplink at a dead broker, is rolled back after the deadline and the ack says so', async () => {
   const r = await rig();
-  let agent: RunProcess | undefined;
+  let agent: AgentProcess;
   try {
-    agent = await startRun(r.configPath, ['--health-timeout', '1500']);
+    agent = await r.startAgent(['--health-timeout', '1500']);
     const missing = r.config({ sources: [{ id: 's0', type: 'lines', port: { path: join(r.dir.path, 'no-such-tty'), baudRate: 9600 }, decoder: { type: 'kv' } }] });
     await r.publish(sign(r, 1, missing));
     await waitFor(() => r.acks.length >= 1, 15_000, 'ack for v1');
@@ -178,37 +175,35 @@ test('a config pointing a source at a missing port, or the uplink at a dead brok
     const s = otaState(r);
     assert.equal([s.current, s.good, s.highest, s.trial], [0, 0, 2, false]);
     // the local config runs again: data flows
-    const n = r.events.length;
-    await waitFor(() => { r.write(0, 'after=1'); return r.events.length > n && r.names().has('s0:after'); }, 10_000, 'readings after the rollbacks');
+    const n = r.cloud.events.length;
+    await waitFor(() => { r.write(0, 'after=1'); return r.cloud.events.length > n && r.names().has('s0:after'); }, 10_000, 'readings after the rollbacks');
     assert.match(agent.stderr(), /warn ota config failed its health check: rolling back/);
   } finally {
-    if (agent) await agent.kill9();
     await r.close();
   }
 });
 
 test('kill -9 at several moments of an apply: the agent comes back on the old or the new config, never a half-written one', async () => {
   const r = await rig();
-  let agent: RunProcess | undefined;
+  let agent: AgentProcess;
   const moments = [/ota config verified/, /ota config stored: applying/, /agent stopped/, / agent running .*config_version=[1-9]/, /ota config applied: health check passed/];
   const outcomes = new Set<string>();
   try {
     let running = 0;
     for (let i = 0; i < moments.length; i++) {
       const version = i + 1;
-      agent = await startRun(r.configPath, ['--health-timeout', '4000']);
+      agent = await r.startAgent(['--health-timeout', '4000']);
       const from = agent.stderr().length;
       await r.publish(sign(r, version, r.config({ batch: { maxRecords: 10 + version, maxAgeMs: 100 } })));
       await agent.waitLine(moments[i]!, 15_000, from);
       await agent.kill9();
-      agent = undefined;
 
       // never half-written: every file under ota/ is complete JSON, and state names an existing config
       const otaDir = join(r.stateDir, 'ota');
       for (const f of existsSync(otaDir) ? readdirSync(otaDir) : []) {
         if (f.endsWith('.json')) JSON.parse(readFileSync(join(otaDir, f), 'utf8'));
       }
-      agent = await startRun(r.configPath, ['--health-timeout', '4000']);
+      agent = await r.startAgent(['--health-timeout', '4000']);
       const came = Number(/ agent running .*config_version=(\d+)/.exec(agent.stderr())![1]);
       assert.ok(came === running || came === version, `kill at ${moments[i]}: came back on version ${came}, expected ${running} or ${version}`);
       if (came > 0) assert.ok(existsSync(join(otaDir, `config-${came}.json`)));
@@ -219,18 +214,16 @@ test('kill -9 at several moments of an apply: the agent comes back on the old or
       running = otaState(r).current as number;
       assert.ok(running === version || running === came, `settled on ${running}`);
       assert.is(await agent.stop(), 0);
-      agent = undefined;
     }
     assert.equal([...outcomes].sort(), ['new', 'old'], 'both outcomes were seen');
   } finally {
-    if (agent) await agent.kill9();
     await r.close();
   }
 });
 
 test('tapwire config sign → retained publish → applied: the CLI-signed message is what the agent accepts', async () => {
   const r = await rig();
-  let agent: RunProcess | undefined;
+  let agent: AgentProcess;
   try {
     const keyFile = join(r.dir.path, 'operator.key');
     const kg = await runCli(['config', 'keygen', '--out', keyFile]);
@@ -243,14 +236,12 @@ test('tapwire config sign → retained publish → applied: the CLI-signed messa
     const out = join(r.dir.path, 'new.cose');
     const signed = await runCli(['config', 'sign', '--key', keyFile, '--device', '*', '--version', '7', '--out', out, newConfig]);
     assert.is(signed.code, 0, signed.stderr);
-    agent = await startRun(r.configPath);
+    agent = await r.startAgent();
     await r.publish(readFileSync(out));
     await waitFor(() => r.acks.length >= 1, 15_000, 'ack');
     assert.equal([r.acks[0]!.result, r.acks[0]!.version], ['accepted', 7]);
     assert.is(await agent.stop(), 0);
-    agent = undefined;
   } finally {
-    if (agent) await agent.kill9();
     await r.close();
   }
 });
@@ -260,9 +251,9 @@ test('a signed config naming a device secret as a credential (direct path, symli
   // the broker a hostile config points at: it records every connection and every password it is offered
   const offered: string[] = [];
   const thief = await startAedes({ authenticate: (_c, user, pass, done) => { offered.push(`${user}:${String(pass)}`); done(null, true); } });
-  let agent: RunProcess | undefined;
+  let agent: AgentProcess;
   try {
-    agent = await startRun(r.configPath, ['--health-timeout', '3000']);
+    agent = await r.startAgent(['--health-timeout', '3000']);
     const key = join(r.stateDir, 'device.key');
     const etc = join(r.dir.path, 'etc');
     mkdirSync(etc);
@@ -296,7 +287,6 @@ test('a signed config naming a device secret as a credential (direct path, symli
     // still connected to the real broker and publishing
     await waitFor(() => { r.write(0, 'still=1'); return r.names().has('s0:still'); }, 10_000, 'readings after the rejections');
   } finally {
-    if (agent) await agent.kill9();
     await thief.close();
     await r.close();
   }
@@ -304,19 +294,18 @@ test('a signed config naming a device secret as a credential (direct path, symli
 
 test('config swaps lose no line: a sensor writing numbered lines through five applies and rollbacks is read without a gap or a duplicate', async () => {
   const r = await rig();
-  let agent: RunProcess | undefined;
   let n = 0;
   let writer: ReturnType<typeof setInterval> | undefined;
   try {
-    agent = await startRun(r.configPath, ['--health-timeout', '1500']);
+    await r.startAgent(['--health-timeout', '1500']);
     // the sensor: one numbered line every 20 ms, split in two writes so swaps also fall inside a line
     writer = setInterval(() => {
       n++;
       const line = `n=${n}\n`;
-      writeSync(r.fds[0]!, line.slice(0, 2));
-      writeSync(r.fds[0]!, line.slice(2));
+      r.ptys[0]!.write(line.slice(0, 2));
+      r.ptys[0]!.write(line.slice(2));
     }, 20);
-    const seen = (): number[] => r.events.flatMap((e) => (e.kind === 'batch' ? e.readings.filter((x) => x.name === 's0:n').map((x) => x.v as number) : []));
+    const seen = (): number[] => r.cloud.events.flatMap((e) => (e.kind === 'batch' ? e.readings.filter((x) => x.name === 's0:n').map((x) => x.v as number) : []));
     await waitFor(() => seen().length > 5, 10_000, 'first numbered readings');
     const steps: Array<[Record<string, unknown>, string]> = [
       [r.config({ batch: { maxRecords: 7, maxAgeMs: 100 } }), 'accepted'],
@@ -344,7 +333,6 @@ test('config swaps lose no line: a sensor writing numbered lines through five ap
     assert.equal(got, expected, 'in order');
   } finally {
     if (writer) clearInterval(writer);
-    if (agent) await agent.kill9();
     await r.close();
   }
 });

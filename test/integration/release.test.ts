@@ -5,9 +5,10 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { runProcess, type ProcessResult } from '../peers/process.js';
 import { artifact, buildReleaseInto, scratchDir, sharedRelease, unpack, type Release } from '../peers/release.js';
 import { tempDir } from '../helpers.js';
 
@@ -15,14 +16,9 @@ const repo = resolve(import.meta.dirname, '..', '..');
 const MiB = 1 << 20;
 const BOARDS = ['linux-x64', 'linux-arm64', 'linux-armv7'] as const;
 
-interface Result { code: number; stdout: string; stderr: string }
-function exec(file: string, args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Result> {
-  return new Promise((done) => {
-    execFile(file, args, { cwd: opts.cwd ?? repo, env: { ...process.env, NODE_OPTIONS: '', ...opts.env }, timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+/** Runs `file args…` (no NODE_OPTIONS) to completion. */
+const exec = (file: string, args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<ProcessResult> =>
+  runProcess({ file, args, cwd: opts.cwd ?? repo, env: { NODE_OPTIONS: '', ...opts.env } }, { timeoutMs: 120_000 });
 
 let release: Release;
 test.before(async () => { release = await sharedRelease(); });

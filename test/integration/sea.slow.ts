@@ -6,10 +6,11 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile, spawn } from 'node:child_process';
-import { closeSync, constants, existsSync, openSync, readFileSync, readdirSync, statSync, writeSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createPtyPair } from '../peers/socat.js';
+import { runProcess, type ProcessResult } from '../peers/process.js';
+import { openFieldPty } from '../peers/field-pty.js';
 import { tempDir } from '../helpers.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -18,20 +19,9 @@ const out = tempDir('tapwire-sea-');
 const sea = (arch: string): string => join(out.path, 'sea', `tapwire-linux-${arch}`);
 const FUSE_SET = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2:1';
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
-function run(file: string, args: string[], opts: { cwd?: string; env?: Record<string, string>; onStdout?: (t: string) => void } = {}): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(file, args, { cwd: opts.cwd ?? repo, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', ...opts.env } });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); opts.onStdout?.(stdout); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', fail);
-    child.on('close', (code) => { clearTimeout(timer); done({ code, stdout, stderr }); });
-  });
-}
+/** Runs `file args…` (no NODE_OPTIONS) to completion. `onStdout` sees stdout as it grows. */
+const run = (file: string, args: string[], opts: { cwd?: string; env?: Record<string, string>; onStdout?: (t: string) => void } = {}): Promise<ProcessResult> =>
+  runProcess({ file, args, cwd: opts.cwd ?? repo, env: { NODE_OPTIONS: '', ...opts.env } }, { timeoutMs: 120_000, ...(opts.onStdout ? { onStdout: opts.onStdout } : {}) });
 
 const readelf = (args: string[]): Promise<string> => new Promise((done, fail) => {
   execFile('readelf', args, { maxBuffer: 64 << 20 }, (err, stdout) => (err ? fail(err) : done(stdout)));
@@ -50,14 +40,13 @@ test('build/sea.mjs builds x64 and arm64 executables from verified Node 24 packa
 
 test('the x64 SEA reads a real pty through the addon it carries, written once to the cache dir', async () => {
   const cache = join(out.path, 'cache');
-  const pty = await createPtyPair();
-  const fd = openSync(pty.peerPath, constants.O_RDWR | constants.O_NOCTTY);
+  const pty = await openFieldPty();
   try {
     let sent = false;
     const r = await run(sea('x64'), [pty.agentPath], {
       cwd: out.path, // a temp dir: no node_modules anywhere above it
       env: { TAPWIRE_CACHE_DIR: cache },
-      onStdout: (t) => { if (!sent && t.includes('"event":"open"')) { sent = true; writeSync(fd, 'wind=3.4\r\n'); } },
+      onStdout: (t) => { if (!sent && t.includes('"event":"open"')) { sent = true; pty.write('wind=3.4\r\n'); } },
     });
     assert.is(r.code, 0, r.stderr);
     assert.is(r.stderr, '', 'no SEA warning, no other warning');
@@ -66,7 +55,6 @@ test('the x64 SEA reads a real pty through the addon it carries, written once to
     const [hash] = readdirSync(join(cache, 'native'));
     assert.ok(hash && existsSync(join(cache, 'native', hash, '@serialport+bindings-cpp.node')));
   } finally {
-    closeSync(fd);
     await pty.close();
   }
 });

@@ -1,57 +1,23 @@
 // The uplink against aedes, a real (in-process) MQTT 3.1.1 broker.
 
-import mqtt from 'mqtt';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createCounters } from '../../agent/counters.js';
-import { createLogger } from '../../agent/log.js';
-import { createUplink, type Uplink, type UplinkOptions } from '../../agent/uplink/uplink.js';
-import { createSystemClock } from '../../hal/clock.js';
+import type { UplinkOptions } from '../../agent/uplink/uplink.js';
 import { startAedes, type AedesPeer } from '../peers/aedes.js';
+import { rawSubscriber, type RawSubscriber } from '../peers/cloud.js';
+import { createUplinkRig, type UplinkRig } from '../peers/uplink-rig.js';
 import { waitFor } from '../helpers.js';
-import { createFakeJournal, recordBytes, seqOf, type FakeJournal } from '../uplink/fake-journal.js';
+import { recordBytes, seqOf } from '../uplink/fake-journal.js';
 
 const DEVICE = 'pump-7';
 const STATUS = `tapwire/${DEVICE}/status`;
 const DATA = `tapwire/${DEVICE}/data`;
 
-interface Signed { state: string; bytes: Buffer }
-
-function setup(broker: AedesPeer, over: Partial<UplinkOptions> = {}) {
-  const journal: FakeJournal = createFakeJournal();
-  const lines: string[] = [];
-  const signed: Signed[] = [];
-  const counters = createCounters();
-  let attempts = 0;
-  const connect = ((url: string, opts: mqtt.IClientOptions) => { attempts++; return mqtt.connect(url, opts); }) as typeof mqtt.connect;
-  const uplink: Uplink = createUplink({
-    device: DEVICE, url: broker.url, protocolVersion: 4, clientId: `tapwire-${DEVICE}`, topicPrefix: 'tapwire',
-    keepaliveS: 30, inflight: 8, reconnect: { initialMs: 200, maxMs: 2000 }, ...over,
-  }, {
-    journal,
-    // a stand-in signature: unique bytes per call, so the test can tell which signing it sees
-    signStatus: (s) => {
-      const bytes = Buffer.from(`SIG#${signed.length}:${JSON.stringify(s)}`);
-      signed.push({ state: String(s.state), bytes });
-      return bytes;
-    },
-    statusCounters: () => counters.snapshot(),
-    clock: createSystemClock('sync'),
-    log: createLogger('test', { level: 'debug', write: (l) => lines.push(l) }),
-    counters,
-    connect,
-  });
-  return { journal, lines, signed, counters, uplink, attempts: () => attempts };
-}
+const setup = (broker: AedesPeer, over: Partial<UplinkOptions> = {}): UplinkRig =>
+  createUplinkRig({ device: DEVICE, url: broker.url, protocolVersion: 4, reconnect: { initialMs: 200, maxMs: 2000 }, ...over });
 
 /** A plain MQTT 3.1.1 subscriber on the same broker. */
-async function subscriber(url: string, topic: string): Promise<{ got: Array<{ payload: Buffer; retain: boolean }>; end(): Promise<void> }> {
-  const c = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0 });
-  const got: Array<{ payload: Buffer; retain: boolean }> = [];
-  c.on('message', (_t, payload, packet) => got.push({ payload, retain: packet.retain }));
-  await c.subscribeAsync(topic, { qos: 1 });
-  return { got, end: () => c.endAsync() };
-}
+const subscriber = (url: string, topic: string): Promise<RawSubscriber> => rawSubscriber(url, topic, { protocolVersion: 4 });
 
 test('N records are published in seq order to <prefix>/<dev>/data, all PUBACKed, and the journal commits the last', async () => {
   const broker = await startAedes();

@@ -2,62 +2,36 @@
 // restart on the same port, refused credentials, insecure secret files, TLS
 // with a client certificate.
 
-import { execFileSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createCounters } from '../../agent/counters.js';
-import { createLogger } from '../../agent/log.js';
-import { createUplink, type Uplink, type UplinkOptions } from '../../agent/uplink/uplink.js';
-import { createSystemClock } from '../../hal/clock.js';
+import type { UplinkOptions } from '../../agent/uplink/uplink.js';
 import { startMosquitto, type MosquittoPeer } from '../peers/mosquitto.js';
+import { rawSubscriber } from '../peers/cloud.js';
+import { makePki } from '../peers/pki.js';
+import { createUplinkRig, type UplinkRig } from '../peers/uplink-rig.js';
 import { tempDir, waitFor } from '../helpers.js';
-import { createFakeJournal, recordBytes, seqOf, type FakeJournal } from '../uplink/fake-journal.js';
+import { recordBytes, seqOf } from '../uplink/fake-journal.js';
 
 const DEVICE = 'meter-3';
 const DATA = `tapwire/${DEVICE}/data`;
 
-function setup(url: string, over: Partial<UplinkOptions> = {}) {
-  const journal: FakeJournal = createFakeJournal();
-  const lines: string[] = [];
-  const counters = createCounters();
+function setup(url: string, over: Partial<UplinkOptions> = {}): UplinkRig & { sentPerClient: number[][] } {
   /** Data seqs as the uplink wrote them to the wire, one list per mqtt connection. */
   const sentPerClient: number[][] = [];
-  const connect = ((u: string, opts: mqtt.IClientOptions) => {
+  const rig = createUplinkRig({ device: DEVICE, url, protocolVersion: 5, reconnect: { initialMs: 200, maxMs: 1000 }, ...over }, (c) => {
     const sent: number[] = [];
     sentPerClient.push(sent);
-    const c = mqtt.connect(u, opts);
     c.on('packetsend', (p) => { if (p.cmd === 'publish' && p.topic === DATA) sent.push(seqOf(p.payload as Buffer)); });
-    return c;
-  }) as typeof mqtt.connect;
-  const uplink: Uplink = createUplink({
-    device: DEVICE, url, protocolVersion: 5, clientId: `tapwire-${DEVICE}`, topicPrefix: 'tapwire',
-    keepaliveS: 30, inflight: 8, reconnect: { initialMs: 200, maxMs: 1000 }, ...over,
-  }, {
-    journal,
-    signStatus: (s) => Buffer.from(`SIG:${JSON.stringify(s)}`),
-    statusCounters: () => counters.snapshot(),
-    clock: createSystemClock('sync'),
-    log: createLogger('test', { level: 'debug', write: (l) => lines.push(l) }),
-    counters,
-    connect,
   });
-  return { journal, lines, counters, uplink, sentPerClient, attempts: () => sentPerClient.length };
+  return { ...rig, sentPerClient };
 }
 
-/** An MQTT 5 subscriber with a persistent session, so it misses nothing across a broker restart. */
-async function subscriber(url: string): Promise<{ got: number[]; end(): Promise<void> }> {
-  const c = await mqtt.connectAsync(url, {
-    protocolVersion: 5, clientId: `verifier-${process.pid}`, clean: false, reconnectPeriod: 200,
-    properties: { sessionExpiryInterval: 3600 },
-  });
-  c.on('error', () => { /* reconnects on its own; the assertions tell */ });
-  const got: number[] = [];
-  c.on('message', (_t, payload) => got.push(seqOf(payload)));
-  await c.subscribeAsync(DATA, { qos: 1 });
-  return { got, end: () => c.endAsync(true) };
+/** An MQTT 5 subscriber with a persistent session, so it misses nothing across a broker restart; `seqs()`: what it got. */
+async function subscriber(url: string): Promise<{ seqs(): number[]; end(): Promise<void> }> {
+  const sub = await rawSubscriber(url, DATA, { protocolVersion: 5, session: `verifier-${process.pid}` });
+  return { seqs: () => sub.got.map((m) => seqOf(m.payload)), end: () => sub.end() };
 }
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -70,8 +44,8 @@ test('MQTT 5: records are published in seq order, PUBACKed, and committed to the
     for (let i = 1; i <= 100; i++) journal.append(recordBytes(i));
     await uplink.start();
     await waitFor(() => journal.committedSeq() === 100, 10_000, 'committed 100');
-    await waitFor(() => sub.got.length >= 100, 5000, 'subscriber got 100');
-    assert.equal(sub.got, range(1, 100));
+    await waitFor(() => sub.seqs().length >= 100, 5000, 'subscriber got 100');
+    assert.equal(sub.seqs(), range(1, 100));
     assert.ok(lines.some((l) => l.startsWith('info uplink connected') && l.includes('mqtt=5')), lines.join('\n'));
   } finally {
     await uplink.stop();
@@ -106,10 +80,11 @@ test('broker outage: stopped mid-stream and restarted on the same port, every re
     assert.is(journal.committedSeq(), committedAtDrop, 'nothing commits while the broker is down');
     await broker.start();
     await waitFor(() => journal.committedSeq() === N, 15_000, `committed ${N}`);
-    await waitFor(() => new Set(sub.got).size === N, 10_000, 'subscriber has every record');
+    await waitFor(() => new Set(sub.seqs()).size === N, 10_000, 'subscriber has every record');
 
     // every record arrived, first-seen in seq order
-    const firstSeen = sub.got.filter((s, i) => sub.got.indexOf(s) === i);
+    const got = sub.seqs();
+    const firstSeen = got.filter((s, i) => got.indexOf(s) === i);
     assert.equal(firstSeen, range(1, N));
     // our sends: ascending within each connection
     const conns = sentPerClient.filter((s) => s.length > 0);
@@ -195,27 +170,12 @@ test('a client key or password file readable by others (0644) is refused before 
   }
 });
 
-/** A throwaway CA, a server certificate for 127.0.0.1 and a client certificate. */
-function makePki(dir: string): { ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string } {
-  const p = (f: string): string => join(dir, f);
-  const ossl = (...args: string[]): void => { execFileSync('openssl', args, { stdio: 'pipe' }); };
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  ossl('req', '-x509', ...ec, '-keyout', p('ca.key'), '-out', p('ca.pem'), '-days', '1', '-subj', '/CN=tapwire-test-ca');
-  for (const [name, ext] of [['server', 'subjectAltName=IP:127.0.0.1'], ['client', 'extendedKeyUsage=clientAuth']] as const) {
-    ossl('req', ...ec, '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`), '-subj', `/CN=tapwire-test-${name}`);
-    writeFileSync(p(`${name}.ext`), ext + '\n');
-    ossl('x509', '-req', '-in', p(`${name}.csr`), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial',
-      '-out', p(`${name}.pem`), '-days', '1', '-extfile', p(`${name}.ext`));
-    chmodSync(p(`${name}.key`), 0o600);
-  }
-  return { ca: p('ca.pem'), serverCert: p('server.pem'), serverKey: p('server.key'), clientCert: p('client.pem'), clientKey: p('client.key') };
-}
-
 test('TLS with a client certificate: mqtts publishes and commits; without the certificate the broker refuses and the uplink backs off', async () => {
   const dir = tempDir();
-  const pki = makePki(dir.path);
+  const pki = makePki(dir.path, ['tapwire-test-client']);
+  const client = pki.client('tapwire-test-client');
   const broker = await startMosquitto({ tls: { cafile: pki.ca, certfile: pki.serverCert, keyfile: pki.serverKey, requireCertificate: true } });
-  const ok = setup(broker.url, { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey });
+  const ok = setup(broker.url, { ca: pki.ca, cert: client.cert, key: client.key });
   const noCert = setup(broker.url, { ca: pki.ca, clientId: 'tapwire-nocert' });
   try {
     assert.match(broker.url, /^mqtts:\/\//);

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import mqtt from 'mqtt';
 import { createBatchEncoder, ZERO_HASH } from '../../agent/encode/batch.js';
 import { createCryptoSigner } from '../../agent/encode/signer.js';
-import { startAgentProcess, startVerifyProcess, type AgentProcess, type VerifyProcess } from '../peers/agent-process.js';
+import { startVerifyProcess, type AgentProcess, type VerifyProcess } from '../peers/agent-process.js';
 import { startFieldRig } from '../peers/field-rig.js';
 import { waitFor } from '../helpers.js';
 
@@ -18,13 +18,13 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 test('verify, started before the agent, through five broker restarts while lines stream: every reading once, COMPLETE, exit 0', async () => {
   const r = await startFieldRig({ device: 'verify-1', batch: { maxRecords: 10, maxAgeMs: 100 }, journal: { fsyncIntervalMs: 50 }, cloud: false });
-  let agent: AgentProcess | undefined;
+  let agent: AgentProcess;
   let verify: VerifyProcess | undefined;
   try {
     verify = await startVerifyProcess(['--url', r.broker.url, '--device', r.device, '--pubkey', hex(r.publicKey), '--protocol', '5', '--json']);
     const v = verify;
     const seen = (): number[] => v.lines().filter((l) => l.name === 'field:n').map((l) => l.v as number);
-    agent = await startAgentProcess(r.configPath);
+    agent = await r.startAgent();
     const streaming = r.stream(1200, 100); // 12 s of lines, through every restart
     for (let i = 0; i < 5; i++) {
       await pause(800);
@@ -36,7 +36,6 @@ test('verify, started before the agent, through five broker restarts while lines
     const last = r.written[r.written.length - 1]!;
     await waitFor(() => seen().includes(last), 30_000, 'the last reading at the verifier');
     assert.is(await agent.stop(), 0);
-    agent = undefined;
     const code = await verify.stop('SIGINT');
     const summary = v.lines().find((l) => l.kind === 'summary') as { complete: boolean; missing: unknown[]; rejected: number; duplicates: number } | undefined;
     assert.ok(summary, v.stderr());
@@ -49,20 +48,19 @@ test('verify, started before the agent, through five broker restarts while lines
     assert.ok(summary!.rejected === 0);
   } finally {
     if (verify) await verify.stop('SIGKILL');
-    if (agent) await agent.kill9();
     await r.close();
   }
 });
 
 test('verify exits 1 when it rejected anything, and says what (a forged batch and a malformed message on the data topic)', async () => {
   const r = await startFieldRig({ device: 'verify-2', batch: { maxRecords: 10, maxAgeMs: 100 }, journal: { fsyncIntervalMs: 50 }, cloud: false });
-  let agent: AgentProcess | undefined;
+  let agent: AgentProcess;
   let verify: VerifyProcess | undefined;
   const attacker = mqtt.connect(r.broker.url, { protocolVersion: 5 });
   try {
     verify = await startVerifyProcess(['--url', r.broker.url, '--device', r.device, '--pubkey', hex(r.publicKey), '--protocol', '5']);
     const v = verify;
-    agent = await startAgentProcess(r.configPath);
+    agent = await r.startAgent();
     await r.stream(30, 100);
     await waitFor(() => v.stdout().includes('field:n = 30'), 15_000, 'readings at the verifier');
     // a well-formed batch signed by a key that is not the device's
@@ -74,7 +72,6 @@ test('verify exits 1 when it rejected anything, and says what (a forged batch an
     await attacker.publishAsync(`tapwire/${r.device}/data`, Buffer.from('not cbor at all'), { qos: 1 });
     await waitFor(() => (v.stdout().match(/REJECTED/g) ?? []).length >= 2, 10_000, 'both rejected');
     assert.is(await agent.stop(), 0);
-    agent = undefined;
     const code = await verify.stop('SIGINT');
     assert.is(code, 1, 'a complete chain, but something was rejected');
     assert.match(v.stderr(), /COMPLETE/, 'the device\'s own chain is complete');
@@ -84,7 +81,6 @@ test('verify exits 1 when it rejected anything, and says what (a forged batch an
   } finally {
     attacker.end(true);
     if (verify) await verify.stop('SIGKILL');
-    if (agent) await agent.kill9();
     await r.close();
   }
 });

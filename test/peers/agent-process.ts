@@ -1,92 +1,92 @@
 // Runs the real `tapwire` CLI as a child process (through tsx, from source),
-// for end-to-end tests: stop with SIGTERM, or kill -9 for crash tests.
+// for end-to-end tests: one launcher (spawnCli) under `run` (stop with
+// SIGTERM, or kill -9 for crash tests), `verify` and run-to-completion.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import { generateKeyPair, writeKeyPair } from '../../agent/encode/keys.js';
-import { parseSegmentName, scanRecords, SEGMENT_HEADER_BYTES } from '../../agent/journal/format.js';
-import { createChainVerifier, type ChainSummary, type VerifyEvent } from '../../agent/verify/chain.js';
 import { waitFor } from '../helpers.js';
+import { runProcess, signalProcess, spawnProcess, type Launch, type ProcessResult, type Spawned } from './process.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(root, 'agent', 'cli', 'main.ts');
 
-export interface CliResult { code: number | null; stdout: string; stderr: string }
+export type CliResult = ProcessResult;
+export type CliProcess = Spawned;
 
-/** Runs `tapwire <args>` to completion. */
-export function runCli(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      cwd: root, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`tapwire ${args.join(' ')} timed out\n${stderr}`)); }, opts.timeoutMs ?? 30_000);
-    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
+/** How `tapwire <args>` is started: from source through tsx (default), or an installed release's command. */
+export type Tapwire = (args: string[]) => Launch;
+export const fromSource: Tapwire = (args) => ({ file: process.execPath, args: ['--import', 'tsx', CLI, ...args], cwd: root });
+
+export interface CliOptions {
+  env?: NodeJS.ProcessEnv;
+  /** An environment variable set to the process's own pid, as systemd sets WATCHDOG_PID. */
+  selfPidEnv?: string;
+  tapwire?: Tapwire;
 }
 
-export interface AgentProcess {
-  child: ChildProcess;
-  pid: number;
-  stderr(): string;
+const launchOf = (args: string[], opts: CliOptions): Launch => {
+  const l = (opts.tapwire ?? fromSource)(args);
+  return { ...l, env: { ...l.env, ...opts.env } };
+};
+
+/** `tapwire <args>`, its stdout and stderr kept: the one launcher of every CLI process. */
+export function spawnCli(args: string[], opts: CliOptions = {}): CliProcess {
+  return spawnProcess(launchOf(args, opts), opts.selfPidEnv === undefined ? {} : { selfPidEnv: opts.selfPidEnv });
+}
+
+/** Waits until stderr holds `marker`; throws with stderr if the process exits first. */
+async function started(p: CliProcess, what: string, marker: string, timeoutMs = 20_000): Promise<void> {
+  await waitFor(() => p.stderr().includes(marker) || p.child.exitCode !== null, timeoutMs, `${what} start`);
+  if (p.child.exitCode !== null) throw new Error(`${what} exited with ${p.child.exitCode}:\n${p.stderr()}`);
+}
+
+/** Runs `tapwire <args>` to completion. */
+export function runCli(args: string[], opts: CliOptions & { timeoutMs?: number } = {}): Promise<CliResult> {
+  return runProcess(launchOf(args, opts), opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs });
+}
+
+export interface AgentProcess extends CliProcess {
   /** SIGTERM and wait; resolves with the exit code. */
   stop(): Promise<number | null>;
   /** kill -9 and wait. */
   kill9(): Promise<void>;
 }
 
-export async function startAgentProcess(configPath: string, env: NodeJS.ProcessEnv = {}): Promise<AgentProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', '--config', configPath], {
-    cwd: root, env: { ...process.env, TAPWIRE_LOG: 'debug', ...env }, stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  await waitFor(() => err.includes('agent running') || child.exitCode !== null, 20_000, 'agent start');
-  if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}:\n${err}`);
+export interface AgentProcessOptions extends CliOptions {
+  /** More `run` options. */
+  args?: string[];
+  /** How long it may take to log "agent running" (default 20 s). */
+  startTimeoutMs?: number;
+}
+
+/** `tapwire run --config <file> <args>` (TAPWIRE_LOG defaults to debug); resolves once "agent running" is logged. */
+export async function startAgentProcess(configPath: string, opts: AgentProcessOptions = {}): Promise<AgentProcess> {
+  const p = spawnCli(['run', '--config', configPath, ...(opts.args ?? [])], { ...opts, env: { TAPWIRE_LOG: 'debug', ...opts.env } });
+  await started(p, 'agent', 'agent running', opts.startTimeoutMs);
   return {
-    child,
-    pid: child.pid!,
-    stderr: () => err,
-    async stop() { child.kill('SIGTERM'); return exited; },
-    async kill9() { child.kill('SIGKILL'); await exited; },
+    ...p,
+    stop: () => signalProcess(p, 'SIGTERM'),
+    async kill9() { await signalProcess(p, 'SIGKILL'); },
   };
 }
 
-export interface VerifyProcess {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
+export interface VerifyProcess extends CliProcess {
   /** Each stdout line parsed as JSON (run with --json). */
   lines(): Array<Record<string, unknown>>;
   /** Sends `signal` (default SIGINT: print the summary) and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
-  exited: Promise<number | null>;
 }
 
 /** Runs `tapwire verify <args>` and waits until it has subscribed. */
 export async function startVerifyProcess(args: string[]): Promise<VerifyProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'verify', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  await waitFor(() => err.includes('info verify subscribed') || child.exitCode !== null, 20_000, 'verify subscribed');
-  if (child.exitCode !== null) throw new Error(`verify exited with ${child.exitCode}:\n${err}`);
+  const p = spawnCli(['verify', ...args]);
+  await started(p, 'verify', 'info verify subscribed');
   return {
-    child, exited,
-    stdout: () => out,
-    stderr: () => err,
-    lines: () => out.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>),
-    async stop(signal = 'SIGINT') { if (child.exitCode === null) child.kill(signal); return exited; },
+    ...p,
+    lines: () => p.stdout().split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>),
+    stop: (signal = 'SIGINT') => signalProcess(p, signal),
   };
 }
 
@@ -99,107 +99,6 @@ export function prepareDevice(configPath: string, config: Record<string, unknown
   return pair.publicKey;
 }
 
-// ── Agent-level fault tests (issue 4): the journal as it lies on disk, and a
-// cloud-side observer with a persistent session that keeps every batch's hash.
-
-/** One intact record of a segment file, found without recovery (nothing on disk is changed). */
-export interface DiskRecord { file: string; offset: number; frameBytes: number; seq: number; readings: number; bytes: Uint8Array }
-
-/** The journal directory of an agent's stateDir. */
-export function journalDir(stateDir: string): string {
-  return join(stateDir, 'journal');
-}
-
-/** Segment files of the journal in seq order (names only). */
-export function segmentFiles(stateDir: string): string[] {
-  const dir = journalDir(stateDir);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .map((name) => ({ name, seq: parseSegmentName(name) }))
-    .filter((e): e is { name: string; seq: number } => e.seq !== undefined)
-    .sort((a, b) => a.seq - b.seq)
-    .map((e) => e.name);
-}
-
-/** Bytes of all segment files together: what journal.maxBytes bounds. Files vanishing meanwhile count 0. */
-export function segmentBytesOnDisk(stateDir: string): number {
-  let total = 0;
-  for (const name of segmentFiles(stateDir)) {
-    try { total += statSync(join(journalDir(stateDir), name)).size; } catch { /* deleted meanwhile */ }
-  }
-  return total;
-}
-
-/** Reads every segment file read-only and returns its intact records in file order (damage is skipped, not repaired). */
-export async function scanJournalFiles(stateDir: string): Promise<DiskRecord[]> {
-  const out: DiskRecord[] = [];
-  for (const file of segmentFiles(stateDir)) {
-    let data: Buffer;
-    try { data = readFileSync(join(journalDir(stateDir), file)); } catch { continue; }
-    if (data.length < SEGMENT_HEADER_BYTES) continue;
-    const read = async (p: number, n: number): Promise<Uint8Array> => data.subarray(p, Math.min(data.length, p + n));
-    for await (const item of scanRecords(read, SEGMENT_HEADER_BYTES, data.length)) {
-      if (item.kind !== 'record') continue;
-      out.push({ file, offset: item.offset, frameBytes: item.frameBytes, seq: item.seq, readings: item.readings, bytes: Uint8Array.from(item.payload) });
-    }
-  }
-  return out;
-}
-
-export const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-export interface CloudWatch {
-  /** Resolves once subscribed to the data topic. */
-  ready: Promise<void>;
-  /** Every verifier event, in arrival order. */
-  events: VerifyEvent[];
-  /** SHA-256 (hex) of the bytes first accepted for each seq (data batches and gap notices). */
-  hashes: Map<number, string>;
-  /** Values of the numeric reading `name` in first arrivals, in arrival order. */
-  values(name: string): number[];
-  summary(): ChainSummary;
-  connected(): boolean;
-  close(): Promise<void>;
-}
-
-/**
- * A cloud-side verifier on one device's data topic with a persistent session
- * (clean: false, fixed client id, QoS 1): a broker with persistence keeps what
- * arrives while the verifier is cut off, so a broker restart loses nothing.
- */
-export function watchCloud(opts: { url: string; device: string; publicKey: Uint8Array; protocolVersion?: 4 | 5; clientId?: string; topicPrefix?: string }): CloudWatch {
-  const protocolVersion = opts.protocolVersion ?? 5;
-  const topic = `${opts.topicPrefix ?? 'tapwire'}/${opts.device}/data`;
-  const verifier = createChainVerifier({ device: opts.device, publicKeys: [opts.publicKey] });
-  const events: VerifyEvent[] = [];
-  const hashes = new Map<number, string>();
-  const client = mqtt.connect(opts.url, {
-    protocolVersion,
-    clientId: opts.clientId ?? `verifier-${opts.device}-${process.pid}-${Math.floor(Math.random() * 1e9)}`,
-    clean: false,
-    reconnectPeriod: 200,
-    connectTimeout: 5000,
-    ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: 3600 } } : {}),
-  });
-  const ready = new Promise<void>((resolve, reject) => {
-    client.once('connect', () => client.subscribe(topic, { qos: 1 }, (err) => (err ? reject(err) : resolve())));
-  });
-  ready.catch(() => undefined);
-  client.on('error', () => undefined); // reconnects by itself; outages are the point
-  client.on('message', (t, payload) => {
-    if (t !== topic) return;
-    for (const e of verifier.accept(payload)) {
-      events.push(e);
-      if (e.kind === 'batch' || e.kind === 'gap') hashes.set(e.seq, sha256Hex(payload));
-    }
-  });
-  return {
-    ready,
-    events,
-    hashes,
-    values: (name) => events.flatMap((e) => (e.kind === 'batch' ? e.readings.filter((r) => r.name === name && r.v !== undefined).map((r) => r.v!) : [])),
-    summary: () => verifier.summary(),
-    connected: () => client.connected,
-    close: () => new Promise<void>((resolve) => { client.end(true, {}, () => resolve()); }),
-  };
-}
+// the journal on disk (journal-disk.ts) and the fake cloud client (cloud.ts), re-exported for the soak rig
+export { journalDir, scanJournalFiles, segmentBytesOnDisk, segmentFiles, type DiskRecord } from './journal-disk.js';
+export { sha256Hex, watchCloud, type CloudWatch } from './cloud.js';

@@ -4,9 +4,10 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { launchOnFreePort } from './free-port.js';
 
 export interface MosquittoOptions {
   /** Default true. */
@@ -35,17 +36,6 @@ export interface MosquittoPeer {
   close(): Promise<void>;
   /** What mosquitto printed so far (for failure messages). */
   log(): string;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
 }
 
 function canConnect(port: number): Promise<boolean> {
@@ -129,22 +119,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     clearTimeout(killer);
   };
 
-  // A free port can be taken between our probe and mosquitto's bind: pick another.
-  let port = 0;
-  let lastErr: unknown;
-  for (let i = 0; i < 5 && port === 0; i++) {
-    const candidate = await freePort();
-    try {
-      await launch(candidate);
-      port = candidate;
-    } catch (err) {
-      lastErr = err;
-    }
-  }
-  if (port === 0) {
-    rmSync(dir, { recursive: true, force: true });
-    throw lastErr instanceof Error ? lastErr : new Error(String(lastErr));
-  }
+  const port = await launchOnFreePort(launch, dir);
 
   return {
     url: `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,

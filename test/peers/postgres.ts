@@ -5,9 +5,9 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { launchOnFreePort } from './free-port.js';
 
 export interface PostgresPeer {
   /** postgres://postgres@127.0.0.1:<port>/postgres (trust auth, loopback only) */
@@ -33,14 +33,6 @@ export function postgresBinDir(): string | undefined {
   if (!existsSync(base)) return undefined;
   const versions = readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a));
   return versions[0] ? join(base, versions[0], 'bin') : undefined;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', () => resolve()); });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
 }
 
 function postgresUser(): { uid: number; gid: number } | undefined {
@@ -81,22 +73,7 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
     const o = Object.entries({ ...settings, port: String(candidate) }).map(([k, v]) => `-c ${k}=${v}`).join(' ');
     output = await run(join(bin, 'pg_ctl'), ['-D', data, '-l', logFile, '-o', o, '-w', '-t', '60', 'start'], as);
   };
-  let port = 0;
-  let lastErr: unknown;
-  // a free port can be taken between our probe and the server's bind: try another
-  for (let i = 0; i < 5 && port === 0; i++) {
-    const candidate = await freePort();
-    try {
-      await launch(candidate);
-      port = candidate;
-    } catch (err) {
-      lastErr = err;
-    }
-  }
-  if (port === 0) {
-    rmSync(dir, { recursive: true, force: true });
-    throw lastErr instanceof Error ? lastErr : new Error(String(lastErr));
-  }
+  const port = await launchOnFreePort(launch, dir);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   let stopped = false;
   return {
