@@ -1,17 +1,14 @@
 // Shared pieces for OTA tests: operator keys, a valid config, signing a
 // config message exactly as `tapwire config sign` does, opening acks.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { encodeCbor } from '../../agent/encode/cbor.js';
 import { signSign1, verifySign1 } from '../../agent/encode/cose.js';
 import { fingerprint } from '../../agent/encode/keys.js';
 import { createCryptoSigner, type Signer } from '../../agent/encode/signer.js';
 import { ACK_CONTENT_TYPE, parseAckPayload, type Ack } from '../../agent/ota/ack.js';
 import { CONFIG_CONTENT_TYPE } from '../../agent/ota/envelope.js';
-import { waitFor } from '../helpers.js';
-import { CLI } from '../peers/agent-process.js';
 import type { FileHandle, FileSystem } from '../../hal/file.js';
 
 export const operator = createCryptoSigner(new Uint8Array(32).fill(41));
@@ -50,38 +47,6 @@ export function openAck(bytes: Uint8Array, deviceKeys: Uint8Array[]): Ack {
 }
 
 // ── the real CLI as a child process, with `run` options ─────────────────────
-
-export interface RunProcess {
-  child: ChildProcess;
-  pid: number;
-  stderr(): string;
-  /** Resolves with the first stderr line matching `re` that appears after character `from` of stderr. */
-  waitLine(re: RegExp, timeoutMs?: number, from?: number): Promise<string>;
-  stop(): Promise<number | null>;
-  kill9(): Promise<void>;
-}
-
-/** `tapwire run --config <file> <args>` through tsx; resolves once "agent running" is logged. */
-export async function startRun(configPath: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', '--config', configPath, ...args], {
-    cwd: dirname(dirname(dirname(CLI))), env: { ...process.env, TAPWIRE_LOG: 'debug', ...env }, stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  await waitFor(() => err.includes('agent running') || child.exitCode !== null, 20_000, 'agent start');
-  if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}:\n${err}`);
-  const findLine = (re: RegExp, from: number): string | undefined =>
-    err.slice(from).split('\n').find((l) => re.test(l));
-  return {
-    child,
-    pid: child.pid!,
-    stderr: () => err,
-    waitLine: (re, timeoutMs = 15_000, from = 0) => waitFor(() => findLine(re, from), timeoutMs, `log line ${re}\n--- stderr:\n${err.slice(-3000)}`),
-    async stop() { if (child.exitCode === null) child.kill('SIGTERM'); return exited; },
-    async kill9() { if (child.exitCode === null) child.kill('SIGKILL'); await exited; },
-  };
-}
 
 /**
  * Wraps a FileSystem and calls `onWrite(n)` before every operation that
