@@ -42,23 +42,10 @@ export type VerifyEvent =
   /** the first batch of a chain epoch not seen before; `previous`: the epoch seen before it (a restart of the chain) */
   | { kind: 'epoch'; epoch: string; seq: number; previous?: string };
 
-export interface ChainSummary {
-  /** distinct batches accepted (data batches and gap notices) */
-  batches: number;
-  readings: number;
-  duplicates: number;
+/** The whole stream: every epoch's accounting summed (EpochSummary: batches, gaps, missing, complete…) plus what only the stream knows. */
+export interface ChainSummary extends EpochSummary {
+  /** messages rejected (bad envelope, signature, device, version or payload) */
   rejected: number;
-  /** seqs seen with two different validly signed contents */
-  conflicts: number;
-  gaps: Array<{ first: number; last: number; reason: string }>;
-  /** seq ranges between firstSeq and lastSeq neither received nor covered by a gap notice */
-  missing: Array<[number, number]>;
-  explainedBreaks: number;
-  unexplainedBreaks: number;
-  firstSeq?: number;
-  lastSeq?: number;
-  /** no missing ranges, no unexplained breaks, no conflicts (vacuously true before any batch) */
-  complete: boolean;
   /** Key rollovers followed (present once there was one). */
   keyRollovers?: number;
   /** Per chain epoch, when a restarted chain was seen ("" = the device's original chain), in order of first sight. */

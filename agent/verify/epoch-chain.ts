@@ -6,6 +6,7 @@
 // prev of batches whose predecessor is absent).
 
 import { ZERO_HASH } from '../encode/batch.js';
+import { missingRanges } from './ranges.js';
 
 export type ChainEvent =
   | { kind: 'gap'; seq: number; first: number; last: number; reason: string }
@@ -14,16 +15,20 @@ export type ChainEvent =
   | { kind: 'chain-break'; seq: number; expectedPrevOf: number; explained: boolean };
 
 export interface EpochSummary {
+  /** distinct batches accepted (data batches and gap notices) */
   batches: number;
   readings: number;
   duplicates: number;
+  /** seqs seen with two different validly signed contents */
   conflicts: number;
   gaps: Array<{ first: number; last: number; reason: string }>;
+  /** seq ranges between firstSeq and lastSeq neither received nor covered by a gap notice */
   missing: Array<[number, number]>;
   explainedBreaks: number;
   unexplainedBreaks: number;
   firstSeq?: number;
   lastSeq?: number;
+  /** no missing ranges, no unexplained breaks, no conflicts (vacuously true before any batch) */
   complete: boolean;
 }
 
@@ -132,17 +137,7 @@ export function createEpochChain(opts: { restarted: boolean }): EpochChain {
       const lastSeq = held[held.length - 1]?.[1];
       const sortedGaps = [...gaps].sort((a, b) => a.first - b.first || a.last - b.last);
       // holes between received ranges, minus what gap notices cover
-      const missing: Array<[number, number]> = [];
-      for (let i = 1; i < held.length; i++) {
-        let from = held[i - 1]![1] + 1;
-        const to = held[i]![0] - 1;
-        for (const g of sortedGaps) {
-          if (g.last < from || g.first > to) continue;
-          if (g.first > from) missing.push([from, g.first - 1]);
-          from = Math.max(from, g.last + 1);
-        }
-        if (from <= to) missing.push([from, to]);
-      }
+      const missing = missingRanges(held, sortedGaps);
       let explainedBreaks = 0, unexplainedBreaks = 0;
       const count = (seq: number): void => {
         if (seq > 1 && covered(seq - 1)) explainedBreaks++; else unexplainedBreaks++;
