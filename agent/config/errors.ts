@@ -4,7 +4,7 @@
 
 import { Kind, type TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
-import { IDENTIFIER_PATTERN, TOPIC_PREFIX_PATTERN, URL_PATTERN } from './schema-parts.js';
+import { IDENTIFIER_PATTERN, TOPIC_PREFIX_PATTERN, URL_PATTERN } from '../schema-parts.js';
 import { escapeText } from '../escape.js';
 
 export interface ConfigIssue {

@@ -6,9 +6,9 @@
 
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { SOURCE_TYPES, type SourceSchemas } from '../sources/registry.js';
-import { Identifier, PortSchema, strict, TOPIC_PREFIX_PATTERN, URL_PATTERN } from './schema-parts.js';
+import { Identifier, PortSchema, strict, TOPIC_PREFIX_PATTERN, URL_PATTERN } from '../schema-parts.js';
 
-export { IDENTIFIER_PATTERN, PortSchema, TOPIC_PREFIX_PATTERN, URL_PATTERN, type PortConfig } from './schema-parts.js';
+export { IDENTIFIER_PATTERN, PortSchema, TOPIC_PREFIX_PATTERN, URL_PATTERN, type PortConfig } from '../schema-parts.js';
 
 /** Every source type's schema fragment, from the registry: this file names no source type. */
 export const SourceSchema = Type.Union(SOURCE_TYPES.map((d) => d.schema) as SourceSchemas[]);

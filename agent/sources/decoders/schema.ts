@@ -1,7 +1,7 @@
 // Config schema of the line decoders (the `decoder` of a `lines` source).
 
 import { Type, type Static } from '@sinclair/typebox';
-import { strict, Units } from '../../config/schema-parts.js';
+import { strict, Units } from '../../schema-parts.js';
 
 export const KvDecoderSchema = Type.Object({
   type: Type.Literal('kv'),

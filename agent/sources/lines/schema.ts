@@ -1,7 +1,7 @@
 // Config schema of a `lines` source (README.md in this folder has a sample).
 
 import { Type, type Static } from '@sinclair/typebox';
-import { Identifier, PortSchema, strict } from '../../config/schema-parts.js';
+import { Identifier, PortSchema, strict } from '../../schema-parts.js';
 import { DecoderSchema } from '../decoders/schema.js';
 
 export const LinesSourceSchema = Type.Object({

@@ -9,7 +9,7 @@ import type { ReadingSink } from '../../reading.js';
 import { createDecoder, toReadings } from '../decoders/decoder.js';
 import { createPortKeeper } from '../reopen.js';
 import type { Source, SourceContext, SourceHealth } from '../source.js';
-import { defaultOf } from '../../config/schema-parts.js';
+import { defaultOf } from '../../schema-parts.js';
 import { escapeShort } from '../../escape.js';
 import { LinesSourceSchema, type LinesSourceConfig } from './schema.js';
 

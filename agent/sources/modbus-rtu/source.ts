@@ -16,7 +16,7 @@ import { decodeRegister, planReads, type PlannedRead } from '../modbus/plan.js';
 import { createPollLoop } from '../modbus/poll-loop.js';
 import { checkDevices } from '../modbus/registers.js';
 import { refuse } from '../problem.js';
-import { defaultOf } from '../../config/schema-parts.js';
+import { defaultOf } from '../../schema-parts.js';
 import { MasterPortSchema, ModbusDeviceSchema, ModbusRtuSourceSchema, type ModbusDeviceConfig, type ModbusRtuSourceConfig } from './schema.js';
 
 type Stat = 'ok' | 'timeouts' | 'late' | 'duplicates' | 'exceptions' | 'crc_errors' | 'garbage';

@@ -1,7 +1,7 @@
 // Config schema of a `modbus-sniff` source (README.md in this folder has a sample).
 
 import { Type, type Static } from '@sinclair/typebox';
-import { Identifier, PortSchema, strict } from '../../config/schema-parts.js';
+import { Identifier, PortSchema, strict } from '../../schema-parts.js';
 import { RegisterSchema, UnitId } from '../modbus/schema.js';
 
 export const SniffDeviceSchema = Type.Object({

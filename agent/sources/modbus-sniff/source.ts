@@ -17,7 +17,7 @@ import { createPairing } from '../modbus/pairing.js';
 import type { ReadFunctionCode } from '../modbus/pdu.js';
 import { checkDevices } from '../modbus/registers.js';
 import { refuse } from '../problem.js';
-import { defaultOf } from '../../config/schema-parts.js';
+import { defaultOf } from '../../schema-parts.js';
 import { ModbusSniffSourceSchema, type ModbusSniffSourceConfig } from './schema.js';
 
 type Stat = 'frames' | 'requests' | 'responses' | 'exceptions' | 'unpaired' | 'unanswered' | 'crc_errors' | 'garbage' | 'garbage_bytes' | 'writes_seen';

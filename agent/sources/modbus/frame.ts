@@ -17,7 +17,7 @@
 import type { PortOptions } from '../../../hal/serial.js';
 import { crc16, crcOk } from './crc16.js';
 import { encodeReadRequest, isReadFunctionCode, maxQuantity, responseDataBytes, type ReadFunctionCode } from './pdu.js';
-import { defaultOf, PortSchema } from '../../config/schema-parts.js';
+import { defaultOf, PortSchema } from '../../schema-parts.js';
 
 export interface FrameTiming {
   /** Bits per character on the line: 1 start + data + parity + stop. */

@@ -14,7 +14,7 @@
 // bool: a coil / discrete input (FC 1/2); on FC 3/4 the register is non-zero,
 // or its bit `bit` (0 = least significant) is set.
 
-import { defaultOf } from '../../config/schema-parts.js';
+import { defaultOf } from '../../schema-parts.js';
 import { maxQuantity, type ReadFunctionCode } from './pdu.js';
 import { registerWidth, valueType, type ValueType } from './registers.js';
 import { MaxGap, RegisterSchema, type RegisterConfig } from './schema.js';

@@ -1,7 +1,7 @@
 // Config schema shared by the Modbus source types: a register and a unit id.
 
 import { Type, type Static } from '@sinclair/typebox';
-import { Identifier, strict } from '../../config/schema-parts.js';
+import { Identifier, strict } from '../../schema-parts.js';
 
 export const RegisterSchema = Type.Object({
   name: Identifier('reading name; the SenML name is "<source id>:<name>"'),
