@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keyPaths } from '../agent.js';
-import { fingerprint, generateKeyPair, parsePublicKey, readPrivateKey, writeKeyPair } from '../encode/keys.js';
+import { ensureKey, fingerprint, parsePublicKey, readPrivateKey } from '../encode/keys.js';
 import { loadOperatorKeys, operatorsDir } from '../ota/operators.js';
 import { createLogger } from '../log.js';
 import { stateDirProblem } from '../config/preflight.js';
@@ -31,18 +31,6 @@ Options:
       --operator <hex|file>  trust this operator public key for signed
                              config updates (repeatable)
   -h, --help                 this help`;
-
-/** Creates the key pair unless one exists (also when another provision wins a race); true if created. */
-export function ensureKey(paths: { key: string; pub: string }): boolean {
-  if (existsSync(paths.key)) return false;
-  try {
-    writeKeyPair(paths.key, paths.pub, generateKeyPair());
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_KEY_EXISTS') return false;
-    throw err;
-  }
-}
 
 export const provisionCommand: Command = {
   name: 'provision',

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keyPaths } from '../agent.js';
-import { ensureKey } from '../cli/provision.js';
+import { ensureKey } from '../encode/keys.js';
 import { readPrivateKey, type KeyPair } from '../encode/keys.js';
 
 export const DEMO_DEVICE = 'demo-station';

@@ -4,7 +4,7 @@
 
 import type { WriteStream } from 'node:tty';
 import type { Clock } from '../../hal/clock.js';
-import { formatEvent } from '../cli/verify.js';
+import { formatEvent } from '../view/verify-text.js';
 import { pendingBatches } from '../console/status-answers.js';
 import { duration, shortBytes } from '../console/format.js';
 import type { ChainSummary, VerifyEvent } from '../verify/chain.js';

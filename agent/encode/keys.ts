@@ -68,6 +68,18 @@ export function writeKeyPair(keyPath: string, pubPath: string, pair: KeyPair): v
   fsyncDir(dirname(keyPath));
 }
 
+/** Creates the key pair unless one exists (also when another provision wins a race); true if created. */
+export function ensureKey(paths: { key: string; pub: string }): boolean {
+  if (existsSync(paths.key)) return false;
+  try {
+    writeKeyPair(paths.key, paths.pub, generateKeyPair());
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_KEY_EXISTS') return false;
+    throw err;
+  }
+}
+
 /** Reads a PKCS#8 PEM Ed25519 private key, refusing files others can access. */
 export function readPrivateKey(keyPath: string): KeyPair {
   let fd: number;

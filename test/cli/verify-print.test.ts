@@ -4,7 +4,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatEvent, formatEventJson } from '../../agent/cli/verify.js';
+import { formatEvent, formatEventJson } from '../../agent/view/verify-text.js';
 import { createBatchEncoder, ZERO_HASH } from '../../agent/encode/batch.js';
 import { createCryptoSigner } from '../../agent/encode/signer.js';
 import { createChainVerifier, type VerifyEvent } from '../../agent/verify/chain.js';
