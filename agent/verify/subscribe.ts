@@ -61,9 +61,10 @@ export function subscribeVerifier(
   const verifier = createChainVerifier({ device: opts.device, publicKeys: opts.publicKeys });
   const protocolVersion = opts.protocolVersion ?? 4;
   const clean = opts.clean ?? false;
+  const clientId = opts.clientId ?? defaultVerifierClientId(opts.device);
   const client: MqttClient = mqtt.connect(opts.url, {
     protocolVersion,
-    clientId: opts.clientId ?? defaultVerifierClientId(opts.device),
+    clientId,
     clean,
     reconnectPeriod: 1000,
     ...(protocolVersion === 5 && !clean ? { properties: { sessionExpiryInterval: opts.sessionExpiryS ?? DEFAULT_SESSION_EXPIRY_S } } : {}),
@@ -78,6 +79,7 @@ export function subscribeVerifier(
   });
   ready.catch(() => undefined);
   client.on('error', onError);
+  warnOnSessionTakeover(client, clientId, onError);
   if (opts.onConnection) {
     const told = opts.onConnection;
     let lastError: string | undefined;
@@ -110,4 +112,35 @@ export function subscribeVerifier(
     summary: () => verifier.summary(),
     close: () => new Promise<void>((resolve) => { client.end(true, {}, () => resolve()); }),
   };
+}
+
+/** Connections the broker closes this soon after they opened, this many times in a row, mean a client id fight. */
+const TAKEOVER_WINDOW_MS = 5000;
+const TAKEOVER_CLOSES = 3;
+
+/**
+ * Two clients with one client id (two verifiers left on the default, persistent
+ * id) take the session from each other, and neither sees the stream. MQTT 5
+ * says so (DISCONNECT 0x8E, session taken over); MQTT 3.1.1 brokers just close
+ * the connection, so connections closed right after they opened, again and
+ * again, are told once as the same likely cause.
+ */
+function warnOnSessionTakeover(client: MqttClient, clientId: string, onError: (err: Error) => void): void {
+  const hint = `another client uses the client id ${clientId} and the broker hands the session back and forth; give each verifier its own --client-id`;
+  let told = false;
+  const tell = (what: string): void => {
+    if (told) return;
+    told = true;
+    onError(new Error(`${what}: ${hint}`));
+  };
+  client.on('disconnect', (packet) => { if (packet.reasonCode === 0x8e) tell('the broker says the session was taken over'); });
+  let connectedAt: number | undefined;
+  let quickCloses = 0;
+  client.on('connect', () => { connectedAt = Date.now(); });
+  client.on('close', () => {
+    if (connectedAt === undefined) return;
+    quickCloses = Date.now() - connectedAt < TAKEOVER_WINDOW_MS ? quickCloses + 1 : 0;
+    connectedAt = undefined;
+    if (quickCloses >= TAKEOVER_CLOSES) tell(`the broker closed the connection ${quickCloses} times right after it opened`);
+  });
 }
