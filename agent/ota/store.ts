@@ -21,6 +21,7 @@
 
 import { join } from 'node:path';
 import { errorCode, type FileSystem } from '../../hal/file.js';
+import { replaceFile } from '../../hal/replace-file.js';
 
 export interface PendingAck {
   version: number;
@@ -124,18 +125,7 @@ export function createOtaStore(stateDir: string, deps: { fs: FileSystem }): OtaS
 
   async function writeAtomic(name: string, text: string): Promise<void> {
     await fs.mkdir(dir);
-    const path = join(dir, name);
-    const tmp = `${path}.tmp`;
-    try { await fs.unlink(tmp); } catch (err) { if (errorCode(err) !== 'ENOENT') throw err; }
-    const h = await fs.open(tmp, 'create');
-    try {
-      await h.append(enc.encode(text));
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-    await fs.rename(tmp, path);
-    await fs.syncDir(dir);
+    await replaceFile(fs, join(dir, name), enc.encode(text), { durable: true });
   }
 
   async function configVersionsOnDisk(): Promise<number[]> {

@@ -39,7 +39,7 @@ export function createStatusFile<T extends { updated: number }>(
     const now = deps.clock.monotonic();
     if (!force && written && written.key === key && now - written.at < refreshMs) return;
     try {
-      await replaceFile(deps.fs, file, Buffer.from(JSON.stringify(status) + '\n'), 0o644);
+      await replaceFile(deps.fs, file, Buffer.from(JSON.stringify(status) + '\n'), { perm: 0o644 });
       written = { key, at: now };
     } catch (err) {
       deps.log.debug('cannot write status file', { cause: (err as Error).message });

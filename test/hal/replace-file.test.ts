@@ -15,8 +15,8 @@ test('real files: replaced whole with the permission bits asked for (less the um
   try {
     const file = join(dir.path, 'status.json');
     writeFileSync(`${file}.tmp`, 'half a file from a crash');
-    await replaceFile(nodeFileSystem, file, Buffer.from('{"a":1}\n'), 0o644);
-    await replaceFile(nodeFileSystem, file, Buffer.from('{"a":2}\n'), 0o644);
+    await replaceFile(nodeFileSystem, file, Buffer.from('{"a":1}\n'), { perm: 0o644 });
+    await replaceFile(nodeFileSystem, file, Buffer.from('{"a":2}\n'), { perm: 0o644 });
     assert.is(readFileSync(file, 'utf8'), '{"a":2}\n');
     const umask = process.umask();
     assert.is(statSync(file).mode & 0o777, 0o644 & ~umask, 'readable by others (tapwire status run by an operator)');
@@ -29,10 +29,10 @@ test('real files: replaced whole with the permission bits asked for (less the um
 test('a full disk: the write fails, the old file stays, no temp file is left behind', async () => {
   const fs = createFileSystemDouble();
   await fs.mkdir('/run');
-  await replaceFile(fs, '/run/status.json', Buffer.from('old'), 0o644);
+  await replaceFile(fs, '/run/status.json', Buffer.from('old'), { perm: 0o644 });
   fs.failNextWrite('ENOSPC', 2);
   let code: string | undefined;
-  try { await replaceFile(fs, '/run/status.json', Buffer.from('new content'), 0o644); } catch (err) { code = (err as { code?: string }).code; }
+  try { await replaceFile(fs, '/run/status.json', Buffer.from('new content'), { perm: 0o644 }); } catch (err) { code = (err as { code?: string }).code; }
   assert.is(code, 'ENOSPC');
   assert.is(Buffer.from(fs.readRaw('/run/status.json')).toString(), 'old');
   assert.equal(await fs.readdir('/run'), ['status.json']);
