@@ -26,11 +26,18 @@ export function segmentFiles(stateDir: string): string[] {
 
 /** Bytes of all segment files together: what journal.maxBytes bounds. Files vanishing meanwhile count 0. */
 export function segmentBytesOnDisk(stateDir: string): number {
-  let total = 0;
-  for (const name of segmentFiles(stateDir)) {
-    try { total += statSync(join(journalDir(stateDir), name)).size; } catch { /* deleted meanwhile */ }
+  // One consistent look: files only grow until deleted, so a sum over one listing
+  // can only overstate what was on disk when a file counted was deleted (and its
+  // room appended elsewhere) while the files were read — then the listing differs
+  // and the look is taken again.
+  for (;;) {
+    const names = segmentFiles(stateDir);
+    let total = 0;
+    for (const name of names) {
+      try { total += statSync(join(journalDir(stateDir), name)).size; } catch { /* deleted meanwhile */ }
+    }
+    if (segmentFiles(stateDir).join('\n') === names.join('\n')) return total;
   }
-  return total;
 }
 
 /** Reads every segment file read-only and returns its intact records in file order (damage is skipped, not repaired). */
