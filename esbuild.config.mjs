@@ -115,7 +115,7 @@ export async function buildBundle(opts = {}) {
     minify: opts.minify ?? true,
     sourcemap: 'linked',
     sourcesContent: false,
-    charset: 'utf8',
+    charset: 'ascii',
     banner: {
       // the Node check runs before any module: on an older system Node (the armv7 bundle) the user
       // reads what is wrong instead of a syntax or API error from deep inside a library
