@@ -4,43 +4,81 @@
 // adapter unplugged, a pty whose master went away) — a CPU-burning loop that
 // never reports the disconnect (serialport/bindings-cpp#162). Our binding
 // wrapper treats a zero-byte read on a tty as the hang-up it is.
+// The binding opens the port O_NONBLOCK, so read() and write() never block:
+// the wrapper calls them on the event loop (readSync / writeSync answer at once
+// with data or EAGAIN) and waits on the binding's poller only for EAGAIN.
+// bindings-cpp sends each one through libuv's thread pool instead — a hand-off
+// and a wake-up per call, and its first read of every reply is an EAGAIN.
 
-import { read as fsRead } from 'node:fs';
-import { promisify } from 'node:util';
+import { readSync, writeSync } from 'node:fs';
 import { LinuxBinding } from '@serialport/bindings-cpp';
 import type { BindingPortInterface } from '@serialport/bindings-cpp';
 import { SerialPortStream } from '@serialport/stream';
 import type { PortOptions, ReadOnlyPort, SerialFactory, SerialPort } from './serial.js';
 
-const readAsync = promisify(fsRead);
-
 interface PollingPort extends BindingPortInterface {
   fd: number | null;
-  poller: { once(event: 'readable', cb: (err?: Error | null) => void): void };
+  poller: { once(event: 'readable' | 'writable', cb: (err?: Error | null) => void): void };
+  /** what the binding's drain() waits for before it drains */
+  writeOperation: Promise<void> | null;
 }
 
 function isPollingPort(p: BindingPortInterface): p is PollingPort {
-  return 'fd' in p && 'poller' in p;
+  return 'fd' in p && 'poller' in p && 'writeOperation' in p;
 }
 
 const canceled = (): Error => Object.assign(new Error('Port is not open'), { canceled: true });
+
+const wouldBlock = (err: unknown): boolean => {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EAGAIN' || code === 'EWOULDBLOCK' || code === 'EINTR';
+};
+
+function ready(port: PollingPort, event: 'readable' | 'writable'): Promise<void> {
+  return new Promise<void>((resolve, reject) => port.poller.once(event, (e) => (e ? reject(e) : resolve())));
+}
 
 /** read() that resolves with ≥ 1 byte, waits on the poller for EAGAIN, and fails on EOF. */
 function hangupAwareRead(port: PollingPort): BindingPortInterface['read'] {
   return async (buffer, offset, length) => {
     for (;;) {
       if (port.fd === null) throw canceled();
+      let bytesRead: number;
       try {
-        const { bytesRead } = await readAsync(port.fd, buffer, offset, length, null);
-        if (bytesRead === 0) throw Object.assign(new Error('port hung up (read returned EOF)'), { disconnect: true });
-        return { bytesRead, buffer };
+        bytesRead = readSync(port.fd, buffer, offset, length, null);
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK' && code !== 'EINTR') throw err;
-        if (port.fd === null) throw canceled();
-        await new Promise<void>((resolve, reject) => port.poller.once('readable', (e) => (e ? reject(e) : resolve())));
+        if (!wouldBlock(err)) throw err;
+        await ready(port, 'readable');
+        continue;
+      }
+      if (bytesRead === 0) throw Object.assign(new Error('port hung up (read returned EOF)'), { disconnect: true });
+      return { bytesRead, buffer };
+    }
+  };
+}
+
+/** write() of the whole buffer: what the kernel takes now, the rest when the poller says writable. */
+function eventLoopWrite(port: PollingPort): BindingPortInterface['write'] {
+  const writeAll = async (buffer: Buffer): Promise<void> => {
+    for (let offset = 0; offset < buffer.length;) {
+      if (port.fd === null) throw canceled();
+      try {
+        offset += writeSync(port.fd, buffer, offset, buffer.length - offset);
+      } catch (err) {
+        if (!wouldBlock(err)) {
+          const code = (err as NodeJS.ErrnoException).code;
+          // as bindings-cpp: a closed fd or a vanished device is a disconnect
+          if (code === 'EBADF' || code === 'ENXIO' || code === 'EIO') Object.assign(err as Error, { disconnect: true });
+          throw err;
+        }
+        await ready(port, 'writable');
       }
     }
+  };
+  return (buffer) => {
+    const op = buffer.length === 0 ? Promise.resolve() : writeAll(buffer);
+    port.writeOperation = op.then(() => { port.writeOperation = null; }, () => { port.writeOperation = null; });
+    return op;
   };
 }
 
@@ -49,7 +87,11 @@ const binding: typeof LinuxBinding = {
   list: () => LinuxBinding.list(),
   async open(options) {
     const port = await LinuxBinding.open(options);
-    if (isPollingPort(port)) port.read = hangupAwareRead(port);
+    const p: BindingPortInterface = port; // writeOperation is private in its type
+    if (isPollingPort(p)) {
+      p.read = hangupAwareRead(p);
+      p.write = eventLoopWrite(p);
+    }
     return port;
   },
 };
