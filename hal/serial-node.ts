@@ -1,150 +1,153 @@
-// Real serial ports through node-serialport's native binding. The read-only
-// variant wraps the port in an object that simply has no `write`.
-// bindings-cpp's unixRead retries forever when read() returns 0 (EOF: a USB
-// adapter unplugged, a pty whose master went away) — a CPU-burning loop that
-// never reports the disconnect (serialport/bindings-cpp#162). Our binding
-// wrapper treats a zero-byte read on a tty as the hang-up it is.
-// The binding opens the port O_NONBLOCK, so read() and write() never block:
-// the wrapper calls them on the event loop (readSync / writeSync answer at once
-// with data or EAGAIN) and waits on the binding's poller only for EAGAIN.
-// bindings-cpp sends each one through libuv's thread pool instead — a hand-off
-// and a wake-up per call, and its first read of every reply is an EAGAIN.
+// Real serial ports through node-serialport's native binding (bindings-cpp),
+// driven directly: no stream layer between the port and the one reader.
+// - The binding opens the port O_NONBLOCK, so read() and write() never block:
+//   we wait on the binding's poller until the port is readable (writable, for
+//   a full output buffer) and then call them on the event loop. (bindings-cpp's
+//   own read/write send every call through libuv's thread pool, and the first
+//   read of every reply comes back EAGAIN, which costs an exception.)
+// - A zero-byte read on a tty is a hang-up (a USB adapter unplugged, a pty whose
+//   master went away): reported as a close with an error. bindings-cpp's unixRead
+//   retries forever on it instead (serialport/bindings-cpp#162).
+// - Open and close, the termios set-up, the input flush on open and tcdrain are
+//   the binding's.
+// The read-only variant wraps the port in an object that simply has no `write`.
 
 import { readSync, writeSync } from 'node:fs';
 import { LinuxBinding } from '@serialport/bindings-cpp';
 import type { BindingPortInterface } from '@serialport/bindings-cpp';
-import { SerialPortStream } from '@serialport/stream';
 import type { PortOptions, ReadOnlyPort, SerialFactory, SerialPort } from './serial.js';
 
+/** What the binding's Linux port has beyond its interface: its fd and its poller. */
 interface PollingPort extends BindingPortInterface {
   fd: number | null;
   poller: { once(event: 'readable' | 'writable', cb: (err?: Error | null) => void): void };
-  /** what the binding's drain() waits for before it drains */
-  writeOperation: Promise<void> | null;
 }
 
 function isPollingPort(p: BindingPortInterface): p is PollingPort {
-  return 'fd' in p && 'poller' in p && 'writeOperation' in p;
+  return 'fd' in p && 'poller' in p;
 }
 
-const canceled = (): Error => Object.assign(new Error('Port is not open'), { canceled: true });
+/** Bytes taken per read: a chunk, not a frame; the readers buffer what they need. */
+const READ_BYTES = 4096;
 
 const wouldBlock = (err: unknown): boolean => {
   const code = (err as NodeJS.ErrnoException).code;
   return code === 'EAGAIN' || code === 'EWOULDBLOCK' || code === 'EINTR';
 };
 
+/** Resolves when the poller reports `event`; rejects with its error (or its cancel, on close). */
 function ready(port: PollingPort, event: 'readable' | 'writable'): Promise<void> {
   return new Promise<void>((resolve, reject) => port.poller.once(event, (e) => (e ? reject(e) : resolve())));
 }
 
-/** read() that resolves with ≥ 1 byte, waits on the poller for EAGAIN, and fails on EOF. */
-function hangupAwareRead(port: PollingPort): BindingPortInterface['read'] {
-  return async (buffer, offset, length) => {
-    for (;;) {
-      if (port.fd === null) throw canceled();
-      let bytesRead: number;
-      try {
-        bytesRead = readSync(port.fd, buffer, offset, length, null);
-      } catch (err) {
-        if (!wouldBlock(err)) throw err;
-        await ready(port, 'readable');
-        continue;
-      }
-      if (bytesRead === 0) throw Object.assign(new Error('port hung up (read returned EOF)'), { disconnect: true });
-      return { bytesRead, buffer };
-    }
-  };
-}
-
 /** write() of the whole buffer: what the kernel takes now, the rest when the poller says writable. */
-function eventLoopWrite(port: PollingPort): BindingPortInterface['write'] {
-  const writeAll = async (buffer: Buffer): Promise<void> => {
-    for (let offset = 0; offset < buffer.length;) {
-      if (port.fd === null) throw canceled();
-      try {
-        offset += writeSync(port.fd, buffer, offset, buffer.length - offset);
-      } catch (err) {
-        if (!wouldBlock(err)) {
-          const code = (err as NodeJS.ErrnoException).code;
-          // as bindings-cpp: a closed fd or a vanished device is a disconnect
-          if (code === 'EBADF' || code === 'ENXIO' || code === 'EIO') Object.assign(err as Error, { disconnect: true });
-          throw err;
-        }
-        await ready(port, 'writable');
-      }
+async function writeAll(port: PollingPort, data: Buffer): Promise<void> {
+  for (let offset = 0; offset < data.length;) {
+    if (port.fd === null) throw new Error('Port is not open');
+    try {
+      offset += writeSync(port.fd, data, offset, data.length - offset);
+    } catch (err) {
+      if (!wouldBlock(err)) throw err;
+      await ready(port, 'writable');
     }
-  };
-  return (buffer) => {
-    const op = buffer.length === 0 ? Promise.resolve() : writeAll(buffer);
-    port.writeOperation = op.then(() => { port.writeOperation = null; }, () => { port.writeOperation = null; });
-    return op;
-  };
+  }
 }
 
-// Tapwire runs on Linux (Pi, SBCs); the Linux binding is the only one we ship.
-const binding: typeof LinuxBinding = {
-  list: () => LinuxBinding.list(),
-  async open(options) {
-    const port = await LinuxBinding.open(options);
-    const p: BindingPortInterface = port; // writeOperation is private in its type
-    if (isPollingPort(p)) {
-      p.read = hangupAwareRead(p);
-      p.write = eventLoopWrite(p);
-    }
-    return port;
-  },
-};
+/**
+ * Closes the binding's port once the current callback has returned: data is delivered from
+ * inside the poller's native callback (a promise it resolves runs before that returns), and a
+ * reader that closes the port right there would destroy the poller under its own callback
+ * (a segfault, seen with a one-line reader).
+ */
+async function closeBinding(p: PollingPort): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  if (p.fd !== null) await p.close();
+}
 
 function createPort(opts: PortOptions): SerialPort {
-  const port = new SerialPortStream({
-    binding,
-    path: opts.path,
-    baudRate: opts.baudRate,
-    dataBits: opts.dataBits ?? 8,
-    stopBits: opts.stopBits ?? 1,
-    parity: opts.parity ?? 'none',
-    autoOpen: false,
-    // no hupcl toggling games: leave DTR as the OS sets it
-  });
   const closeListeners: Array<(err?: Error) => void> = [];
   const dataListeners: Array<(chunk: Buffer) => void> = [];
-  // Always flowing: a port nobody listens to yet must still notice a hang-up.
-  port.on('data', (chunk: Buffer) => { for (const l of dataListeners) l(chunk); });
+  let port: PollingPort | undefined;
   let closing = false;
-  port.on('close', (err?: Error & { disconnected?: boolean }) => {
-    for (const l of closeListeners) l(closing ? undefined : (err ?? new Error(`${opts.path} closed`)));
-  });
-  // An 'error' without a listener would throw: route it to close listeners.
-  port.on('error', (err: Error) => {
-    if (!port.isOpen) return; // open() rejects with it instead
-    for (const l of closeListeners) l(err);
-  });
+
+  const notifyClose = (err?: Error): void => { for (const l of closeListeners) l(err); };
+
+  /** Reads until the port closes or fails; always running, so a port nobody listens to still notices a hang-up. */
+  async function readLoop(p: PollingPort): Promise<void> {
+    const scratch = Buffer.allocUnsafe(READ_BYTES);
+    for (;;) {
+      await ready(p, 'readable');
+      if (p.fd === null) return;
+      let n: number;
+      try {
+        n = readSync(p.fd, scratch, 0, READ_BYTES, null);
+      } catch (err) {
+        if (wouldBlock(err)) continue;
+        throw err;
+      }
+      if (n === 0) throw new Error('port hung up (read returned EOF)');
+      // each chunk is the listeners' own: the scratch buffer is read into again
+      const chunk = Buffer.allocUnsafe(n);
+      scratch.copy(chunk, 0, 0, n);
+      for (const l of dataListeners) l(chunk);
+    }
+  }
+
+  const failed = (p: PollingPort, err: Error): void => {
+    if (closing || port !== p) return; // our own close cancels the poller: not a failure
+    port = undefined;
+    void closeBinding(p).catch(() => undefined).then(() => notifyClose(err));
+  };
+
   return {
     path: opts.path,
-    get isOpen() { return port.isOpen; },
-    open: () => new Promise<void>((resolve, reject) => {
-      closing = false;
-      port.open((err) => {
-        if (!err) { resolve(); return; }
+    get isOpen() { return port !== undefined && port.fd !== null && !closing; },
+    async open() {
+      if (port) throw new Error(`${opts.path} is already open`);
+      let opened: BindingPortInterface;
+      try {
+        opened = await LinuxBinding.open({
+          path: opts.path,
+          baudRate: opts.baudRate,
+          dataBits: opts.dataBits ?? 8,
+          stopBits: opts.stopBits ?? 1,
+          parity: opts.parity ?? 'none',
+          // no hupcl toggling games: leave DTR as the OS sets it (the binding's default)
+        });
+      } catch (err) {
         // the binding says "Error: No such file or directory, cannot open <path>"
-        const why = err.message.replace(/^Error: /, '');
-        reject(new Error(why.includes(opts.path) ? why : `cannot open ${opts.path}: ${why}`));
-      });
-    }),
-    close: () => new Promise<void>((resolve) => {
-      if (!port.isOpen) { resolve(); return; }
+        const why = (err as Error).message.replace(/^Error: /, '');
+        throw new Error(why.includes(opts.path) ? why : `cannot open ${opts.path}: ${why}`);
+      }
+      if (!isPollingPort(opened)) {
+        await opened.close().catch(() => undefined);
+        throw new Error(`${opts.path}: the serial binding has no poller (this agent runs on Linux only)`);
+      }
+      const p = opened;
+      port = p;
+      closing = false;
+      readLoop(p).catch((err: Error) => failed(p, err));
+    },
+    async close() {
+      const p = port;
+      if (!p) return;
       closing = true;
-      port.close(() => resolve());
-    }),
+      try {
+        await closeBinding(p);
+      } finally {
+        port = undefined;
+        closing = false;
+        notifyClose(undefined);
+      }
+    },
     onData: (listener) => { dataListeners.push(listener); },
     onClose: (listener) => { closeListeners.push(listener); },
-    write: (data) => new Promise<void>((resolve, reject) => {
-      port.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength), (err) => {
-        if (err) { reject(err); return; }
-        port.drain((e) => (e ? reject(e) : resolve()));
-      });
-    }),
+    async write(data) {
+      const p = port;
+      if (!p || closing) throw new Error('Port is not open');
+      await writeAll(p, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+      await p.drain(); // tcdrain: the bytes have left the UART
+    },
   };
 }
 
