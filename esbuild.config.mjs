@@ -152,6 +152,8 @@ export async function buildBundle(opts = {}) {
   // dist/ sits inside a "type": "module" package: without this, node would load the
   // cjs bundle as ESM (ReferenceError: require is not defined in ES module scope)
   writeFileSync(join(outdir, 'package.json'), '{ "type": "commonjs" }\n');
+  // preloaded by the launcher beside the bundle: V8's code cache on a system Node
+  copyFileSync(join(root, 'build', 'compile-cache.cjs'), join(outdir, 'compile-cache.cjs'));
   // the banner's shebang makes it a command: `./dist/tapwire.js --help`, and `npm link` → `tapwire`
   chmodSync(outfile, 0o755);
   const prebuilds = copyPrebuilds(found, outdir);

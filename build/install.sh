@@ -102,6 +102,8 @@ if [ "$kind" = sea ]; then
   install -m 0755 "$from" "$lib.new/tapwire"
 else
   install -m 0644 "$from/tapwire.js" "$lib.new/tapwire.js"
+  # the launcher preloads it (V8 code cache); an older build has none
+  if [ -f "$from/compile-cache.cjs" ]; then install -m 0644 "$from/compile-cache.cjs" "$lib.new/compile-cache.cjs"; fi
   install -m 0755 "$launcher" "$lib.new/tapwire"
   # marks the folder CommonJS whatever package.json may sit above it
   printf '{ "type": "commonjs" }\n' > "$lib.new/package.json"

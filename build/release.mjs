@@ -65,6 +65,7 @@ function stage(board, dir, built) {
   } else {
     put(join(root, 'build', 'tapwire-launcher.sh'), join(dir, 'tapwire'), 0o755);
     put(built.bundle, join(dir, 'tapwire.js'), 0o644);
+    put(join(dirname(built.bundle), 'compile-cache.cjs'), join(dir, 'compile-cache.cjs'), 0o644);
     writeFileSync(join(dir, 'package.json'), '{ "type": "commonjs" }\n', { mode: 0o644 });
     chmodSync(join(dir, 'package.json'), 0o644);
     const from = join(dirname(built.bundle), 'prebuilds', board.prebuilds);

@@ -112,7 +112,8 @@ test('a bundle install ships tapwire.js with its prebuilds and the launcher, and
     const link = join(root.path, 'tapwire-link');
     symlinkSync(launcher, link); // as /usr/local/bin/tapwire is on the device
     const w = await exec(link, ['run', '--config', '/etc/tapwire/config.json'], { TAPWIRE_NODE: 'echo' });
-    assert.is(w.stdout, `${LAUNCHER_NODE_FLAGS.join(' ')} ${join(lib, 'tapwire.js')} run --config /etc/tapwire/config.json\n`);
+    assert.is(mode(join(lib, 'compile-cache.cjs')), 0o644);
+    assert.is(w.stdout, `${LAUNCHER_NODE_FLAGS.join(' ')} --require ${join(lib, 'compile-cache.cjs')} ${join(lib, 'tapwire.js')} run --config /etc/tapwire/config.json\n`);
     const real = await exec(link, ['--version'], { TAPWIRE_NODE: process.execPath });
     assert.is(real.code, 0, real.stderr);
     const none = await exec(link, ['--version'], { TAPWIRE_NODE: 'no-such-node' });

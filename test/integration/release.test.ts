@@ -47,7 +47,7 @@ test('each tarball: one folder with the program, unit, install.sh, sample config
     const common = [`-rw-r--r-- ${folder}/LICENSE`, `-rw-r--r-- ${folder}/config.example.json`, `-rwxr-xr-x ${folder}/install.sh`];
     const expected = a.kind === 'sea'
       ? [`drwxr-xr-x ${folder}/`, ...common, `-rwxr-xr-x ${folder}/tapwire`, `-rw-r--r-- ${folder}/tapwire.service`]
-      : [`drwxr-xr-x ${folder}/`, ...common, `-rw-r--r-- ${folder}/package.json`, `drwxr-xr-x ${folder}/prebuilds/`, `drwxr-xr-x ${folder}/prebuilds/linux-arm/`,
+      : [`drwxr-xr-x ${folder}/`, `-rw-r--r-- ${folder}/LICENSE`, `-rw-r--r-- ${folder}/compile-cache.cjs`, ...common.slice(1), `-rw-r--r-- ${folder}/package.json`, `drwxr-xr-x ${folder}/prebuilds/`, `drwxr-xr-x ${folder}/prebuilds/linux-arm/`,
         `-rw-r--r-- ${folder}/prebuilds/linux-arm/@serialport+bindings-cpp.armv6.glibc.node`, `-rw-r--r-- ${folder}/prebuilds/linux-arm/@serialport+bindings-cpp.armv7.glibc.node`,
         `-rwxr-xr-x ${folder}/tapwire`, `-rw-r--r-- ${folder}/tapwire.js`, `-rw-r--r-- ${folder}/tapwire.service`];
     assert.equal(entries, expected, board);
@@ -67,7 +67,10 @@ test('what a tarball ships is what the repo says: unit, install.sh, sample confi
     for (const [shipped, source] of [['tapwire.service', 'build/tapwire.service'], ['install.sh', 'build/install.sh'], ['config.example.json', 'build/config.example.json'], ['LICENSE', 'LICENSE']]) {
       assert.ok(readFileSync(join(dir, shipped!)).equals(readFileSync(join(repo, source!))), `${board}: ${shipped}`);
     }
-    if (board === 'linux-armv7') assert.ok(readFileSync(join(dir, 'tapwire')).equals(readFileSync(join(repo, 'build/tapwire-launcher.sh'))));
+    if (board === 'linux-armv7') {
+      assert.ok(readFileSync(join(dir, 'tapwire')).equals(readFileSync(join(repo, 'build/tapwire-launcher.sh'))));
+      assert.ok(readFileSync(join(dir, 'compile-cache.cjs')).equals(readFileSync(join(repo, 'build/compile-cache.cjs'))));
+    }
   }
 });
 
