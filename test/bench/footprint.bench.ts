@@ -7,8 +7,9 @@
 // Baselines: bare node, a JSON-per-reading Node poller, and collectd
 // (Debian collectd-core) and Node-RED (see footprint/node-red.ts) when they
 // are installed — the bench says so when they are not. Tapwire runs as it
-// ships: the x64 bundle on this node with the flags of the armv7 launcher
-// (DEVICE_NODE_FLAGS), the x64 single executable (Node 24), and the arm64
+// ships: the x64 bundle on this node with the device's node flags
+// (DEVICE_NODE_FLAGS) and the launcher's code cache (compile-cache.cjs, primed
+// by one start), the x64 single executable (Node 24), and the arm64
 // single executable under qemu-user (its CPU figures are emulated: not
 // comparable). Prints tables; asserts nothing.
 //
@@ -20,7 +21,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createPtyPair } from '../peers/socat.js';
 import { startAedes, type AedesPeer } from '../peers/aedes.js';
@@ -28,6 +29,7 @@ import { startModbusSlave } from '../peers/modbus-slave.js';
 import { tempDir, waitFor } from '../helpers.js';
 import { bareNode, collectd, jsonReference, nodeRed, tapwire, type Contender } from './footprint/contenders.js';
 import { nodeRedDir, nodeRedMain } from './footprint/node-red.js';
+import { describeSplit, emptySplit, type ByteSplit } from './footprint/bytes.js';
 import { cpuNs, descendants, memory, rssSampler, rssSplit } from './footprint/probe.js';
 import { BAUD, READINGS_PER_SCAN, slaveUnits } from './footprint/workload.js';
 
@@ -35,10 +37,23 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const MB = 1024 * 1024;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * CPU and memory are steady-state figures, for every contender alike: measured from 30 s after
+ * start, when start-up's one-time work is over (start-up itself is the "first reading" column).
+ * V8's memory reducer runs a few full GCs once start-up allocation has settled (≈ 8-10 s after
+ * start; strace shows the burst of madvise/munmap and platform wake-ups, then nothing but the
+ * timers): counted in a 5 s warm-up window it added 2-3 ms/s to Tapwire's figures at the 1000 ms
+ * poll and made a one-time cost look like a steady 2.5 ms/s idle on the Node 20 bundle.
+ * Peak RSS (VmHWM) still covers the whole run, start-up included.
+ */
+const STEADY_WARM_MS = 30_000;
+
 export interface Row {
   label: string; intervalMs: number; readingsPerS: number; cpuMsPerReading: number; cpuMsPerS: number;
   peakRss: number; rss: number; anon: number; file: number; bytesPerReading: number; firstReadingS?: number;
   firstJournaledS?: number; inexact: number; readings: number;
+  /** where the payload bytes go (Tapwire's signed batches) */
+  bytes?: ByteSplit;
 }
 
 /** One contender on a fresh pty, slave and broker: start, warm up, measure `seconds`, stop. */
@@ -51,12 +66,14 @@ export async function measure(c: Contender, intervalMs: number, seconds: number,
   const pid = s.child.pid!;
   const totals = { readings: 0, bytes: 0, inexact: 0, firstTime: Infinity };
   let seen = 0;
+  let byteSplit: ByteSplit | undefined;
   const drain = (): void => {
     for (; seen < broker.published.length; seen++) {
       const m = broker.published[seen]!;
       if (!m.topic.startsWith(c.topic)) continue;
       if (process.env.TAPWIRE_FOOTPRINT_DEBUG && totals.readings < 3) process.stdout.write(`${c.label}: ${m.topic} ${m.payload.length} B\n`);
       const n = c.count(m.payload, m.topic);
+      if (byteSplit && c.split) c.split(m.payload, byteSplit);
       totals.readings += n.readings;
       totals.bytes += n.bytes;
       totals.inexact += n.inexact;
@@ -66,13 +83,14 @@ export async function measure(c: Contender, intervalMs: number, seconds: number,
   };
   const sampler = rssSampler(pid);
   try {
-    const warmMs = opts.warmMs ?? 5000;
+    const warmMs = opts.warmMs ?? STEADY_WARM_MS;
     if (opts.slave !== false) {
       await waitFor(() => { drain(); return totals.readings > 0 || s.child.exitCode !== null; }, opts.startTimeoutMs ?? 30_000, `${c.label}: first reading`);
       if (s.child.exitCode !== null) throw new Error(`${c.label} exited with ${s.child.exitCode}:\n${s.stderr()}`);
     }
     await sleep(warmMs);
     drain();
+    if (c.split) byteSplit = emptySplit();
     const r0 = { ...totals };
     const cpu0 = treeCpu(pid);
     const t0 = performance.now();
@@ -92,6 +110,7 @@ export async function measure(c: Contender, intervalMs: number, seconds: number,
       ...(Number.isFinite(totals.firstTime) ? { firstReadingS: totals.firstTime - s.spawnedAt / 1000 } : {}),
       ...(journaled ? { firstJournaledS: Number(journaled[1]) / 1000 } : {}),
       inexact: totals.inexact,
+      ...(byteSplit ? { bytes: byteSplit } : {}),
     };
   } finally {
     sampler.stop();
@@ -120,6 +139,20 @@ export async function shippedFlags(checkout = root): Promise<string[]> {
   return (/^Environment=NODE_OPTIONS=(.*)$/m.exec(unit)?.[1]?.trim() ?? '').split(/\s+/).filter(Boolean);
 }
 
+/**
+ * The bundle as the launcher starts it: preloading compile-cache.cjs beside it (when the build has
+ * one) with a cache dir of its own, primed by one start — a device has started once before.
+ */
+function asLaunched(outfile: string, flags: string[]): { args: string[]; env: NodeJS.ProcessEnv } {
+  const preload = join(dirname(outfile), 'compile-cache.cjs');
+  if (!existsSync(preload)) return { args: [...flags, outfile], env: {} };
+  const args = [...flags, '--require', preload, outfile];
+  const env = { TAPWIRE_CACHE_DIR: join(dirname(outfile), 'cache') };
+  const primed = spawnSync(process.execPath, [...args, '--version'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', ...env } });
+  if (primed.status !== 0) throw new Error(`priming the code cache of ${outfile} failed: ${primed.stderr}`);
+  return { args, env };
+}
+
 async function buildContenders(): Promise<{ bundle: Contender[]; sea: Contender[]; arm: Contender[]; idle: Contender[]; notes: string[] }> {
   const esbuild = await import('esbuild');
   const out = tempDir('tapwire-footprint-build-');
@@ -141,15 +174,15 @@ async function buildContenders(): Promise<{ bundle: Contender[]; sea: Contender[
     banner: { js: "import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);" },
     external: ['@serialport/bindings-cpp'],
   });
-  const bundle = [jsonReference(ref), tapwire(`Tapwire x64 bundle (node ${process.version})`, process.execPath, [...flags, outfile], {})];
-  const idle = [bareNode, tapwire('Tapwire x64 bundle, idle', process.execPath, [...flags, outfile], {}, true)];
+  const run = asLaunched(outfile, flags);
+  const bundle = [jsonReference(ref), tapwire(`Tapwire x64 bundle (node ${process.version})`, process.execPath, run.args, run.env)];
+  const idle = [bareNode, tapwire('Tapwire x64 bundle, idle', process.execPath, run.args, run.env, true)];
   const base = process.env.TAPWIRE_FOOTPRINT_BASE;
   if (base) {
     // another checkout (e.g. `git archive main`, with node_modules linked) as "before", same run
-    const before = bundleOf(base, join(out.path, 'base-dist'));
-    const baseFlags = await shippedFlags(base);
-    bundle.splice(1, 0, tapwire('Tapwire x64 bundle, before', process.execPath, [...baseFlags, before], {}));
-    idle.splice(1, 0, tapwire('Tapwire x64 bundle, before, idle', process.execPath, [...baseFlags, before], {}, true));
+    const before = asLaunched(bundleOf(base, join(out.path, 'base-dist')), await shippedFlags(base));
+    bundle.splice(1, 0, tapwire('Tapwire x64 bundle, before', process.execPath, before.args, before.env));
+    idle.splice(1, 0, tapwire('Tapwire x64 bundle, before, idle', process.execPath, before.args, before.env, true));
   }
   if (existsSync('/usr/sbin/collectd') && existsSync('/usr/lib/collectd/modbus.so')) bundle.push(collectd);
   else notes.push('collectd: not installed (apt-get install collectd-core libmodbus5 libmosquitto1) — no collectd baseline');
@@ -200,8 +233,6 @@ export function printRows(rows: Row[], ref: { collectd?: Row[]; nodeRed?: Row[] 
   );
 }
 
-/** Idle CPU is a steady-state figure: measured after start-up's one-time GC work is over. */
-const IDLE_WARM_MS = 30_000;
 
 export async function run(): Promise<void> {
   const seconds = Number(process.env.TAPWIRE_FOOTPRINT_SECONDS ?? 30);
@@ -210,15 +241,11 @@ export async function run(): Promise<void> {
   const built = await buildContenders();
   const [bundle, sea, arm, idle] = [pick(built.bundle), pick(built.sea), pick(built.arm), pick(built.idle)];
   const notes = built.notes;
-  process.stdout.write(`\nFootprint: Modbus RTU ${BAUD} baud, 2 units, ${READINGS_PER_SCAN} readings per scan; ${seconds} s measured per run after 5 s warm-up; `
+  process.stdout.write(`\nFootprint: Modbus RTU ${BAUD} baud, 2 units, ${READINGS_PER_SCAN} readings per scan; ${seconds} s measured per run from ${STEADY_WARM_MS / 1000} s after the first reading (steady state); `
     + `Tapwire with the node flags it ships with: ${(await shippedFlags()).join(' ')}\n`);
   for (const n of notes) process.stdout.write(`note: ${n}\n`);
   const idleRows: Row[] = [];
-  // Idle is measured from 30 s after start: V8's memory reducer runs a few full GCs once start-up
-  // allocation has settled (≈ 8-10 s after start; strace shows the burst of madvise/munmap and
-  // platform wake-ups, then nothing but the 5 s tick). Counted in a 5 s warm-up window it made a
-  // one-time cost look like a steady 2.5 ms/s on the Node 20 bundle.
-  for (const c of idle) idleRows.push(await measure(c, 1000, seconds, { slave: false, warmMs: IDLE_WARM_MS }));
+  for (const c of idle) idleRows.push(await measure(c, 1000, seconds, { slave: false }));
   const rows: Row[] = [];
   for (const intervalMs of [100, 1000]) {
     for (const c of [...bundle, ...sea]) {
@@ -229,12 +256,13 @@ export async function run(): Promise<void> {
     try { rows.push(await measure(c, 1000, seconds, { startTimeoutMs: 120_000 })); } catch (err) { process.stdout.write(`${c.label} failed: ${(err as Error).message.split('\n')[0]}\n`); }
   }
   const by = (s: string): Row[] => rows.filter((r) => r.label.startsWith(s));
-  process.stdout.write(`\nIdle (sources connected, nothing arriving; broker connected; measured from ${IDLE_WARM_MS / 1000} s after start)\n`);
+  process.stdout.write(`\nIdle (sources connected, nothing arriving; broker connected; measured from ${STEADY_WARM_MS / 1000} s after start)\n`);
   process.stdout.write(table(['process', 'CPU ms/s', 'peak RSS MB', 'RSS anon/file MB'], idleRows.map((r) => [r.label, f(r.cpuMsPerS, 2), mb(r.peakRss), `${mb(r.anon)}/${mb(r.file)}`])) + '\n');
   process.stdout.write('\nWorkload (ratios against the same run\'s collectd and Node-RED at the same poll)\n');
   process.stdout.write(printRows(rows, { collectd: by('collectd'), nodeRed: by('Node-RED') }) + '\n');
   const json = by('JSON-per-reading').find((r) => r.intervalMs === 100);
   const tw = rows.find((r) => r.label.startsWith('Tapwire x64 bundle (') && r.intervalMs === 100);
+  for (const r of rows) if (r.bytes?.readings) process.stdout.write(`${r.label} @${r.intervalMs} ms: ${describeSplit(r.bytes)}\n`);
   if (json && tw) process.stdout.write(`payload bytes per reading @100 ms: Tapwire ${f(tw.bytesPerReading, 1)} = ${f(tw.bytesPerReading / json.bytesPerReading)}x the JSON-per-reading reference (${f(json.bytesPerReading, 1)}), signed and exact\n`);
 }
 

@@ -12,6 +12,7 @@ import { generateKeyPair, writeKeyPair } from '../../../agent/encode/keys.js';
 import { keyPaths } from '../../../agent/agent.js';
 import { collectdConfig, expectedByName, SOURCE_ID, tapwireConfig } from './workload.js';
 import { nodeRedSetup } from './node-red.js';
+import { splitBatch, type ByteSplit } from './bytes.js';
 
 export interface Counted { readings: number; bytes: number; firstTime?: number; inexact: number }
 export interface Spawned { child: ChildProcess; spawnedAt: number; stderr(): string }
@@ -23,6 +24,8 @@ export interface Contender {
   spawn(o: { dir: string; port: string; brokerUrl: string; brokerPort: number; intervalMs: number }): Spawned;
   /** Readings, bytes, first stamp (Unix s) and inexact values in one message. */
   count(payload: Buffer, topic: string): Counted;
+  /** Where one message's bytes go (Tapwire only). */
+  split?(payload: Buffer, into: ByteSplit): void;
 }
 
 const EXPECTED = expectedByName();
@@ -51,6 +54,7 @@ export function tapwire(label: string, cmd: string, prefixArgs: string[], env: N
   return {
     label,
     topic: 'tapwire/bench-1/data',
+    split: splitBatch,
     spawn(o) {
       const stateDir = join(o.dir, 'state');
       mkdirSync(stateDir, { recursive: true, mode: 0o700 });
