@@ -67,6 +67,17 @@ function startStreaming(): void {
 }
 
 /** Asks until the console answers (its command budget may be spent by a flood just before). */
+/** Waits until the console has said nothing for 300 ms and stands at its prompt. */
+async function quietAtPrompt(timeoutMs = 15_000): Promise<void> {
+  let seen = -1;
+  let since = Date.now();
+  await waitFor(() => {
+    const t = r.client.text();
+    if (t.length !== seen) { seen = t.length; since = Date.now(); return false; }
+    return Date.now() - since >= 300 && t.endsWith(PROMPT);
+  }, timeoutMs, 'the console quiet at its prompt');
+}
+
 async function askWhenReady(line: string, timeoutMs = 20_000): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -227,6 +238,7 @@ test('Ctrl-C, Ctrl-D, Ctrl-Z, NULs, binary noise, a 10 KB line and a burst of 50
   for (let i = 0; i < noise.length; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; noise[i] = x & 0xff; }
   await r.client.send(noise);
   await r.client.send('\x03');
+  await quietAtPrompt(); // the answers to the noise (and to Ctrl-C bytes inside it) are all out
   const long = await askWhenReady('x'.repeat(10_240));
   assert.ok(long.includes('line too long (more than 256 characters): ignored'), long.join('\n'));
   await r.client.send('sh\r'.repeat(500));
