@@ -1,8 +1,7 @@
 // The uplink's public types (re-exported by uplink.ts, which callers import)
 // and the one internal record of a connection its parts share.
 
-import type mqtt from 'mqtt';
-import type { MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Timer } from '../../hal/clock.js';
 import type { Journal, JournalRecord } from '../journal/journal.js';
 import type { DeviceLeaf } from './topics.js';
@@ -77,8 +76,8 @@ export interface Uplink {
   publishSigned(topic: SignedTopic, payload: Uint8Array, opts: { retain: boolean }): Promise<boolean>;
 }
 
-/** mqtt.connect's signature: tests may wrap or replace it. */
-export type ConnectFn = typeof mqtt.connect;
+/** Opens a client (default: connectMqtt); tests may wrap or replace it. */
+export type ConnectFn = (opts: IClientOptions) => MqttClient;
 
 export type ConnPhase = 'connecting' | 'up' | 'closing' | 'closed';
 

@@ -13,12 +13,13 @@
 // a change seen by the watch closes the connection cleanly and reconnects at
 // once with the new files.
 
-import mqtt, { type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type MqttClient } from 'mqtt';
+import { type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Clock, Timer } from '../../hal/clock.js';
 import type { Counters } from '../counters.js';
 import type { Logger } from '../log.js';
 import { createBackoff } from './backoff.js';
 import { brokerAddress } from './broker-address.js';
+import { connectMqtt } from './mqtt-connect.js';
 import { clientOptions, CONNECT_TIMEOUT_MS } from './client-options.js';
 import { createCredentialWatch } from './credential-watch.js';
 import { errorText, isProtocolRefusal, refusalText, safeUrl } from './mqtt-errors.js';
@@ -39,7 +40,7 @@ export interface UplinkDeps {
   clock: Clock;
   log: Logger;
   counters: Counters;
-  /** Defaults to mqtt.connect; tests may wrap or replace it. */
+  /** Defaults to connectMqtt; tests may wrap or replace it. */
   connect?: ConnectFn;
   /** Uniform in [0, 1) for the backoff jitter; default Math.random. */
   random?: () => number;
@@ -71,7 +72,7 @@ function forceEnd(client: MqttClient): void {
 export function createUplink(opts: UplinkOptions, deps: UplinkDeps): Uplink {
   const { journal, clock, counters } = deps;
   const log = deps.log.child('uplink');
-  const connect = deps.connect ?? mqtt.connect;
+  const connect = deps.connect ?? connectMqtt;
   const backoff = createBackoff({ ...opts.reconnect, random: deps.random });
   const statusTopic = deviceTopic(opts.topicPrefix, opts.device, 'status');
   const configTopic = deviceTopic(opts.topicPrefix, opts.device, 'config');
@@ -169,7 +170,7 @@ export function createUplink(opts: UplinkOptions, deps: UplinkDeps): Uplink {
       since = nowS();
       const will = { topic: statusTopic, payload: status.payload('offline', since) };
       // no URL string: mqtt.js would url.parse() it (DEP0169 on Node 24); explicit options win
-      client = connect('', { ...brokerAddress(opts.url), ...clientOptions(opts, files, will) });
+      client = connect({ ...brokerAddress(opts.url), ...clientOptions(opts, files, will) });
     } catch (err) {
       lastError = errorText(err);
       counters.inc('uplink.connect_failures');

@@ -4,10 +4,12 @@
 // connect that counts every MQTT client the uplink makes and shows each to
 // the test as it is made.
 
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { createCounters, type Counters } from '../../agent/counters.js';
 import { createLogger } from '../../agent/log.js';
 import { createUplink, type Uplink, type UplinkOptions } from '../../agent/uplink/uplink.js';
+import { connectMqtt } from '../../agent/uplink/mqtt-connect.js';
+import type { ConnectFn } from '../../agent/uplink/types.js';
 import { createSystemClock } from '../../hal/clock.js';
 import { createFakeJournal, type FakeJournal } from '../uplink/fake-journal.js';
 
@@ -35,12 +37,12 @@ export function createUplinkRig(
   const signed: SignedStatus[] = [];
   const counters = createCounters();
   let attempts = 0;
-  const connect = ((url: string, opts: mqtt.IClientOptions) => {
+  const connect: ConnectFn = (opts) => {
     attempts++;
-    const c = mqtt.connect(url, opts);
+    const c = connectMqtt(opts);
     onClient?.(c);
     return c;
-  }) as typeof mqtt.connect;
+  };
   const uplink = createUplink({
     clientId: `tapwire-${options.device}`, topicPrefix: 'tapwire', keepaliveS: 30, inflight: 8, ...options,
   }, {
