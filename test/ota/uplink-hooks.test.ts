@@ -5,13 +5,13 @@
 import { EventEmitter } from 'node:events';
 import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type mqtt from 'mqtt';
 import type { IClientOptions, IClientPublishOptions, IClientSubscribeOptions } from 'mqtt';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createCounters } from '../../agent/counters.js';
 import { silentLogger } from '../../agent/log.js';
 import { createUplink, type InboundMeta, type UplinkOptions } from '../../agent/uplink/uplink.js';
+import type { ConnectFn } from '../../agent/uplink/types.js';
 import { createManualClock } from '../../hal/clock.js';
 import { tempDir } from '../helpers.js';
 import { createFakeJournal } from '../uplink/fake-journal.js';
@@ -53,11 +53,11 @@ function setup(over: Partial<UplinkOptions> = {}, hook = true) {
   const clients: Client[] = [];
   const got: Array<{ payload: string; meta: InboundMeta }> = [];
   const counters = createCounters();
-  const connect = ((_url: string, options: IClientOptions) => {
+  const connect = ((options: IClientOptions) => {
     const c = new Client(options);
     clients.push(c);
     return c;
-  }) as unknown as typeof mqtt.connect;
+  }) as unknown as ConnectFn;
   const uplink = createUplink({
     device: 'd-1', url: 'mqtt://broker.invalid:1883', protocolVersion: 5, clientId: 'tapwire-d-1', topicPrefix: 'tw',
     keepaliveS: 30, inflight: 4, reconnect: { initialMs: 500, maxMs: 30_000 }, ...over,
