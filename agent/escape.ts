@@ -17,10 +17,14 @@ export function escapeText(s: string): string {
   return s.replace(UNSAFE, (c) => (c.charCodeAt(0) <= 0xff ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`));
 }
 
+/** `s` cut to `max` characters, the last an ellipsis, when it is longer (no escaping). */
+export function shorten(s: string, max: number): string {
+  return s.length > max ? `${s.slice(0, Math.max(0, max - 1))}…` : s;
+}
+
 /** escapeText, cut to `max` characters (with an ellipsis) so one value cannot flood a screen. */
 export function escapeShort(s: string, max: number): string {
-  const e = escapeText(s);
-  return e.length > max ? `${e.slice(0, Math.max(0, max - 1))}…` : e;
+  return shorten(escapeText(s), max);
 }
 
 /**

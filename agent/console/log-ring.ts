@@ -1,6 +1,8 @@
 // The last log lines in memory, for the console's `log [n]`: bounded in lines
 // and in characters per line, so a flood of long lines cannot grow memory.
 
+import { shorten } from '../escape.js';
+
 export interface LogRing {
   push(line: string): void;
   /** The last `n` lines (fewer if fewer were logged), oldest first. */
@@ -18,7 +20,7 @@ export function createLogRing(capacity = LOG_RING_LINES): LogRing {
   return {
     capacity,
     push(line) {
-      lines[next] = line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS - 1)}…` : line;
+      lines[next] = shorten(line, MAX_LINE_CHARS);
       next = (next + 1) % capacity;
       count = Math.min(capacity, count + 1);
     },

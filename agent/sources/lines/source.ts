@@ -10,6 +10,7 @@ import { createDecoder, toReadings } from '../decoders/decoder.js';
 import { createPortKeeper } from '../reopen.js';
 import type { Source, SourceContext, SourceHealth } from '../source.js';
 import { defaultOf } from '../../schema-parts.js';
+import { shorten } from '../../escape.js';
 import { LinesSourceSchema, type LinesSourceConfig } from './schema.js';
 
 export function createLinesSource(config: LinesSourceConfig, ctx: SourceContext): Source {
@@ -49,7 +50,7 @@ export function createLinesSource(config: LinesSourceConfig, ctx: SourceContext)
     }
     if (!result.ok) {
       ctx.counters.inc(`${prefix}.bad_lines`);
-      warnBad('bad line', { reason: result.error, line: line.length > 80 ? `${line.slice(0, 79)}…` : line }); // the log escapes it (once)
+      warnBad('bad line', { reason: result.error, line: shorten(line, 80) }); // the log escapes it (once)
       return;
     }
     if (result.values.length === 0) return;
