@@ -30,7 +30,7 @@ import { tempDir, waitFor } from '../helpers.js';
 import { bareNode, collectd, jsonReference, nodeRed, tapwire, type Contender } from './footprint/contenders.js';
 import { nodeRedDir, nodeRedMain } from './footprint/node-red.js';
 import { describeSplit, emptySplit, type ByteSplit } from './footprint/bytes.js';
-import { cpuNs, descendants, memory, rssSampler, rssSplit } from './footprint/probe.js';
+import { memory, rssSampler, rssSplit, treeCpuNs } from './footprint/probe.js';
 import { BAUD, READINGS_PER_SCAN, slaveUnits } from './footprint/workload.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -57,7 +57,7 @@ export interface Row {
 }
 
 /** One contender on a fresh pty, slave and broker: start, warm up, measure `seconds`, stop. */
-export async function measure(c: Contender, intervalMs: number, seconds: number, opts: { slave?: boolean; startTimeoutMs?: number; warmMs?: number } = {}): Promise<Row> {
+export async function measure(c: Contender, intervalMs: number, seconds: number, opts: { slave?: boolean; startTimeoutMs?: number } = {}): Promise<Row> {
   const pty = await createPtyPair();
   const slave = opts.slave === false ? undefined : await startModbusSlave({ path: pty.peerPath, baudRate: BAUD, units: slaveUnits() });
   const broker: AedesPeer = await startAedes();
@@ -83,19 +83,18 @@ export async function measure(c: Contender, intervalMs: number, seconds: number,
   };
   const sampler = rssSampler(pid);
   try {
-    const warmMs = opts.warmMs ?? STEADY_WARM_MS;
     if (opts.slave !== false) {
       await waitFor(() => { drain(); return totals.readings > 0 || s.child.exitCode !== null; }, opts.startTimeoutMs ?? 30_000, `${c.label}: first reading`);
       if (s.child.exitCode !== null) throw new Error(`${c.label} exited with ${s.child.exitCode}:\n${s.stderr()}`);
     }
-    await sleep(warmMs);
+    await sleep(STEADY_WARM_MS);
     drain();
     if (c.split) byteSplit = emptySplit();
     const r0 = { ...totals };
-    const cpu0 = treeCpu(pid);
+    const cpu0 = treeCpuNs(pid);
     const t0 = performance.now();
     await sleep(seconds * 1000);
-    const cpu1 = treeCpu(pid);
+    const cpu1 = treeCpuNs(pid);
     const elapsed = (performance.now() - t0) / 1000;
     drain();
     const readings = totals.readings - r0.readings;
@@ -122,10 +121,6 @@ export async function measure(c: Contender, intervalMs: number, seconds: number,
     await pty.close();
     dir.remove();
   }
-}
-
-function treeCpu(pid: number): number {
-  return descendants(pid).reduce((n, p) => n + (cpuNs(p) || 0), 0);
 }
 
 /**
@@ -232,7 +227,6 @@ export function printRows(rows: Row[], ref: { collectd?: Row[]; nodeRed?: Row[] 
     }),
   );
 }
-
 
 export async function run(): Promise<void> {
   const seconds = Number(process.env.TAPWIRE_FOOTPRINT_SECONDS ?? 30);
