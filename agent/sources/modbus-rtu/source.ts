@@ -12,7 +12,7 @@ import type { SerialPort } from '../../../hal/serial.js';
 import type { Source, SourceContext, SourceHealth } from '../source.js';
 import { encodeReadFrame, frameTiming, type Expectation } from '../modbus/frame.js';
 import { createRtuLine } from '../modbus/line.js';
-import { decodeRegister, planReads, type PlannedRead } from '../modbus/plan.js';
+import { decodeRegister, registerReading, planReads, type PlannedRead } from '../modbus/plan.js';
 import { createPollLoop } from '../modbus/poll-loop.js';
 import { checkDevices } from '../modbus/registers.js';
 import { refuse } from '../problem.js';
@@ -92,7 +92,7 @@ export function createModbusRtuSource(config: ModbusRtuSourceConfig, ctx: Source
       const d = decodeRegister(reg, data, read.address);
       if ('nonFinite' in d) { counters.inc(`source.${id}.non_finite`); continue; }
       lastReadingAt = now;
-      sink({ name: `${id}:${reg.name}`, time: now / 1000, ...d, ...(reg.unit !== undefined ? { unit: reg.unit } : {}) });
+      sink(registerReading(id, reg, d, now / 1000));
     }
   };
 

@@ -12,7 +12,7 @@ import type { Timer } from '../../../hal/clock.js';
 import { createPortKeeper } from '../reopen.js';
 import type { Source, SourceContext, SourceHealth } from '../source.js';
 import { createRtuSplitter, frameTiming, type RtuFrame, type RtuSplitter } from '../modbus/frame.js';
-import { covers, decodeRegister, resolveRegister, type ResolvedRegister } from '../modbus/plan.js';
+import { covers, decodeRegister, registerReading, resolveRegister, type ResolvedRegister } from '../modbus/plan.js';
 import { createPairing } from '../modbus/pairing.js';
 import type { ReadFunctionCode } from '../modbus/pdu.js';
 import { checkDevices } from '../modbus/registers.js';
@@ -67,7 +67,7 @@ export function createModbusSniffSource(config: ModbusSniffSourceConfig, ctx: So
       const d = decodeRegister(reg, data, address);
       if ('nonFinite' in d) { counters.inc(`source.${id}.non_finite`); continue; }
       lastReadingAt = now;
-      sink({ name: `${id}:${reg.name}`, time: now / 1000, ...d, ...(reg.unit !== undefined ? { unit: reg.unit } : {}) });
+      sink(registerReading(id, reg, d, now / 1000));
     }
   };
 

@@ -14,6 +14,7 @@
 // bool: a coil / discrete input (FC 1/2); on FC 3/4 the register is non-zero,
 // or its bit `bit` (0 = least significant) is set.
 
+import type { Reading } from '../../reading.js';
 import { defaultOf } from '../../schema-parts.js';
 import { maxQuantity, type ReadFunctionCode } from './pdu.js';
 import { registerWidth, valueType, type ValueType } from './registers.js';
@@ -103,6 +104,11 @@ function scaled(raw: number, reg: ResolvedRegister): number {
   return v + reg.offset;
 }
 
+// One 8-byte scratch for every decode: a typed array per register is a native
+// allocation, and the agent decodes every register of every scan.
+const SCRATCH = new Uint8Array(8);
+const SCRATCH_VIEW = new DataView(SCRATCH.buffer);
+
 /**
  * Decodes `reg` from the data bytes of a response to a read that started at
  * `dataAddress` (bits packed LSB first for FC 1/2, big-endian words for FC 3/4).
@@ -112,14 +118,13 @@ export function decodeRegister(reg: ResolvedRegister, data: Uint8Array, dataAddr
   const index = reg.address - dataAddress;
   if (reg.fc === 1 || reg.fc === 2) return { vb: ((data[index >>> 3]! >>> (index & 7)) & 1) === 1 };
   const words = registerWidth(reg.type);
-  // Assemble the value big-endian: words in value order, each word as sent.
-  const bytes = new Uint8Array(words * 2);
+  // Assemble the value big-endian in the scratch view: words in value order, each word as sent.
   for (let w = 0; w < words; w++) {
     const src = 2 * (index + (reg.wordOrder === 'big' ? w : words - 1 - w));
-    bytes[2 * w] = data[src]!;
-    bytes[2 * w + 1] = data[src + 1]!;
+    SCRATCH[2 * w] = data[src]!;
+    SCRATCH[2 * w + 1] = data[src + 1]!;
   }
-  const view = new DataView(bytes.buffer);
+  const view = SCRATCH_VIEW;
   switch (reg.type) {
     case 'bool': return { vb: reg.bit === undefined ? view.getUint16(0) !== 0 : ((view.getUint16(0) >>> reg.bit) & 1) === 1 };
     case 'u16': return { v: scaled(view.getUint16(0), reg) };
@@ -131,6 +136,16 @@ export function decodeRegister(reg: ResolvedRegister, data: Uint8Array, dataAddr
     case 'u64': return wide(view.getBigUint64(0), reg);
     case 'i64': return wide(view.getBigInt64(0), reg);
   }
+}
+
+/** The reading of source `sourceId`'s register `reg` with decoded value `d` at `timeSec` (Unix s). */
+export function registerReading(sourceId: string, reg: ResolvedRegister, d: { v: number } | { vs: string } | { vb: boolean }, timeSec: number): Reading {
+  const r: Reading = { name: `${sourceId}:${reg.name}`, time: timeSec };
+  if ('v' in d) r.v = d.v;
+  else if ('vs' in d) r.vs = d.vs;
+  else r.vb = d.vb;
+  if (reg.unit !== undefined) r.unit = reg.unit;
+  return r;
 }
 
 // Devices report NaN / Inf for "sensor missing"; SenML has no way to say it.
