@@ -10,7 +10,7 @@
 //
 //   { -2 bn: "urn:dev:tapwire:<dev>:plc:", -3 bt: <abs Unix s>, 0 n: "m1_v", 1 u: "V", 2 v: 230.2 }
 //   { 0 n: "m1_i", 1 u: "A", 2 v: 12.35 }                      same source, same scan
-//   { -3 bt: <abs Unix s>, 0 n: "m1_q", 2 v: 0.0125 }          the next reply's time
+//   { -3 bt: <abs Unix s>, 0 n: "m1_v", 1 u: "V", 2 v: 230.3 }  the next scan's time
 //   { -2 bn: "urn:dev:tapwire:<dev>:weather:", 0 n: "temp", 1 u: "Cel", 2 v: 21.5 }
 // t is never written (bt is absolute, so bt + 0 is the time exactly); u is
 // omitted when there is no unit; exactly one of v (2), vs (3), vb (4).

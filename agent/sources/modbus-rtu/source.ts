@@ -86,8 +86,11 @@ export function createModbusRtuSource(config: ModbusRtuSourceConfig, ctx: Source
     counters.inc(`source.${id}.unit.${u.unit}.${what}`);
   };
 
+  /** Wall ms when the current scan began: a scan's readings share one time (one SenML bt per scan). */
+  let scanStartedAt = 0;
+
   const deliver = (read: PlannedRead, data: Uint8Array): void => {
-    const now = clock.now();
+    const now = scanStartedAt;
     for (const reg of read.registers) {
       const d = decodeRegister(reg, data, read.address);
       if ('nonFinite' in d) { counters.inc(`source.${id}.non_finite`); continue; }
@@ -188,6 +191,7 @@ export function createModbusRtuSource(config: ModbusRtuSourceConfig, ctx: Source
     id, intervalMs, clock, counters, log, warn, path: config.port.path,
     async cycle(p, running) {
       counters.inc(`source.${id}.cycles`);
+      scanStartedAt = clock.now();
       for (const u of units) {
         if (!running()) return;
         if (clock.monotonic() < u.probeAt) continue;

@@ -39,7 +39,7 @@ function setup(devices: ModbusDeviceConfig[], units: Record<number, FakeUnit>, o
 const named = (rs: Reading[], name: string): Reading[] => rs.filter((r) => r.name === name);
 const cycleOf = (at: number, interval: number): number => Math.floor(at / interval);
 
-test('registers become readings named <source>:<register> with unit and the response time', async () => {
+test('registers become readings named <source>:<register> with unit and the time their scan began', async () => {
   const t = setup(
     [{ unit: 1, registers: [
       reg('voltage', 4, 0, 'f32', { unit: 'V' }),
@@ -50,11 +50,14 @@ test('registers become readings named <source>:<register> with unit and the resp
   );
   await t.start();
   await drive(t.clock, 15);
-  // three reads (fc 1, 3, 4), each answer taken once t3.5 of silence followed it: a reading carries that time
+  // three reads (fc 1, 3, 4) in one scan: their readings share the time the scan began (one SenML bt per scan)
   const at = 1_700_000_000; // manual clock start, seconds
-  const times = t.readings.map((r) => r.time);
-  assert.ok(times.every((x) => x >= at && x <= at + 0.015), String(times));
-  assert.ok(times[0]! < times[1]! && times[1]! < times[2]!, 'later responses, later times');
+  assert.equal(t.readings.length, 3);
+  assert.equal(t.readings.map((r) => r.time), [at, at, at]);
+  // the next scan (100 ms later on the grid): its own, later time
+  await drive(t.clock, 100);
+  assert.equal(t.readings.slice(3).map((r) => r.time), [at + 0.1, at + 0.1, at + 0.1]);
+  t.readings.length = 3;
   const strip = (r: Reading) => ({ ...r, time: 0 });
   assert.equal(named(t.readings, 'meter:voltage').map(strip), [{ name: 'meter:voltage', time: 0, v: 230.5, unit: 'V' }]);
   assert.equal(named(t.readings, 'meter:temp').map(strip), [{ name: 'meter:temp', time: 0, v: -25, unit: 'Cel' }]);
