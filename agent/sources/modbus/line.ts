@@ -54,6 +54,8 @@ export interface LineDeps {
 
 /** A driver that never drains (a wedged USB adapter) must not wedge the loop. */
 const WRITE_STALL_MS = 1000;
+/** How early a Node timer may fire (its clock counts whole milliseconds). */
+const TIMER_SLACK_MS = 1;
 /** Bytes kept while looking for an answer: an ADU is at most 256. */
 const MAX_BUFFER = 1024;
 
@@ -67,6 +69,11 @@ export function createRtuLine(deps: LineDeps): RtuLine {
   let wake: (() => void) | undefined;
   /** The burst being discarded, reported once the line is silent again. */
   let discarding: { bytes: number; startedAt: number; timer?: Timer } | undefined;
+  // Node's timers run on a whole-millisecond clock and fire up to 1 ms early
+  // (a 2.005 ms timer measured 1.62 ms): a wait for silence is one millisecond
+  // longer, so the line really was silent for t3.5 when it ends (and quiet()
+  // does not wake a fraction of a millisecond short, only to wait again).
+  const silenceMs = timing.t35Ms + TIMER_SLACK_MS;
 
   const endBurst = (): void => {
     if (!discarding) return;
@@ -79,7 +86,7 @@ export function createRtuLine(deps: LineDeps): RtuLine {
     discarding ??= { bytes: 0, startedAt: clock.monotonic() };
     discarding.bytes += bytes;
     discarding.timer?.cancel();
-    discarding.timer = clock.setTimeout(endBurst, timing.t35Ms);
+    discarding.timer = clock.setTimeout(endBurst, silenceMs);
   };
 
   const sleep = (ms: number): Promise<void> => new Promise((resolve) => {
@@ -102,7 +109,8 @@ export function createRtuLine(deps: LineDeps): RtuLine {
           const now = clock.monotonic();
           const wait = Math.max(notBefore - now, lastRxAt + timing.t35Ms - now);
           if (wait <= 0 || now >= until || stopped) return;
-          await sleep(Math.min(wait, until - now));
+          // silence gets the timer's slack (see silenceMs); a fixed time needs none: the loop looks again
+          await sleep(Math.min(Math.max(notBefore - now, lastRxAt + silenceMs - now), until - now));
         }
       } finally {
         endBurst();
@@ -141,7 +149,7 @@ export function createRtuLine(deps: LineDeps): RtuLine {
         const afterSilence = (x: Exchange): void => {
           silence?.cancel();
           if (clock.monotonic() - startedAt > WRITE_STALL_MS + 2 * timeoutMs) { settle(x); return; }
-          silence = clock.setTimeout(() => settle(x), timing.t35Ms);
+          silence = clock.setTimeout(() => settle(x), silenceMs);
         };
         const look = (): void => {
           if (verdict) { afterSilence(verdict); return; }
