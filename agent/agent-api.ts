@@ -1,6 +1,7 @@
 // What an Agent is to the rest of the program (runtime, console, CLI, demo):
 // its dependencies, its status (status.json, the console) and its health.
 
+import type { FullGc } from '../hal/heap.js';
 import type { Clock } from '../hal/clock.js';
 import type { FileSystem } from '../hal/file.js';
 import type { SerialFactory } from '../hal/serial.js';
@@ -34,6 +35,8 @@ export interface AgentDeps {
   filePollMs?: number;
   /** Console (issue 14): port tap and last values, shared across config changes; default a fresh set. */
   observers?: AgentObservers;
+  /** V8's full GC (hal/heap.ts), run every few minutes by the ticker; default none. */
+  fullGc?: FullGc;
 }
 
 export interface AgentHealth {

@@ -23,6 +23,7 @@ import { createPartList } from './parts/part.js';
 import { createSourcesPart } from './parts/sources-part.js';
 import { createStatusFile } from './parts/status-file.js';
 import { createTicker } from './parts/ticker.js';
+import { createHeapTrim } from './parts/heap-trim.js';
 import { createUplinkPart, uplinkOptions } from './parts/uplink-part.js';
 import { createSigning } from './signing.js';
 import { AGENT_VERSION } from './version.js';
@@ -81,7 +82,7 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
     batches,
     createSourcesPart(sources, { sink: (r) => { batches.add(r); observers.values.record(r); }, counters, log }),
     { name: 'running', start() { state = 'running'; log.info('agent running', runningFacts()); }, stop() { state = 'stopping'; } },
-    createTicker([statusFile, keys], { clock, log }),
+    createTicker([statusFile, keys, ...(deps.fullGc ? [createHeapTrim(deps.fullGc)] : [])], { clock, log }),
   ]);
 
   function status(): AgentStatus {

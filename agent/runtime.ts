@@ -31,6 +31,7 @@ import { resolve } from 'node:path';
 import type { Clock } from '../hal/clock.js';
 import type { FileSystem } from '../hal/file.js';
 import type { SerialFactory } from '../hal/serial.js';
+import type { FullGc } from '../hal/heap.js';
 import { createAgent as createRealAgent, type Agent, type AgentDeps } from './agent.js';
 import { validateConfig, type ResolvedConfig } from './config/load.js';
 import { createCounters, type Counters } from './counters.js';
@@ -68,6 +69,8 @@ export interface RuntimeDeps {
   createAgent?: (config: ResolvedConfig, deps: AgentDeps) => Agent;
   /** The last log lines, for the console's `log` (issue 14). */
   logRing?: LogRing;
+  /** V8's full GC, passed to each Agent (hal/heap.ts). */
+  fullGc?: FullGc;
 }
 
 export interface Runtime {
@@ -149,6 +152,7 @@ export function createRuntime(opts: RuntimeOptions, deps: RuntimeDeps): Runtime 
       serial: ports.serial, clock: deps.clock, fs: deps.fs, log: deps.log,
       ...(deps.statusDir !== undefined ? { statusDir: deps.statusDir } : {}),
       counters,
+      ...(deps.fullGc ? { fullGc: deps.fullGc } : {}),
       configVersion: version,
       otaStatus: () => ({ ...state, ...(applying !== undefined ? { applying } : {}) }),
       onConfigMessage: intake.onMessage,

@@ -13,6 +13,6 @@ dir=${self%/*}
 # LAUNCHER_NODE_FLAGS in build/sea.mjs (the executables' flags less --jitless, which Node 20 warns about);
 # compile-cache.cjs beside the bundle: start from V8's code cache instead of parsing 1 MB (see the file)
 if [ -f "$dir/compile-cache.cjs" ]; then
-  exec "$node" --max-semi-space-size=1 --single-threaded-gc --initial-old-space-size=12 --require "$dir/compile-cache.cjs" "$dir/tapwire.js" "$@"
+  exec "$node" --max-semi-space-size=1 --single-threaded-gc --initial-old-space-size=12 --expose-gc --require "$dir/compile-cache.cjs" "$dir/tapwire.js" "$@"
 fi
-exec "$node" --max-semi-space-size=1 --single-threaded-gc --initial-old-space-size=12 "$dir/tapwire.js" "$@"
+exec "$node" --max-semi-space-size=1 --single-threaded-gc --initial-old-space-size=12 --expose-gc "$dir/tapwire.js" "$@"

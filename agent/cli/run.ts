@@ -11,6 +11,7 @@ import { createRuntime, DEFAULT_HEALTH_TIMEOUT_MS } from '../runtime.js';
 import { formatIssues } from '../config/load.js';
 import { preflight } from '../config/preflight.js';
 import { loadLocalConfig, saveLastGood } from '../config/last-good.js';
+import { exposedFullGc } from '../../hal/heap.js';
 import { startWatchdog } from '../watchdog.js';
 import { CliError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, parse, requireOption, type Command } from './usage.js';
 
@@ -82,6 +83,7 @@ export const runCommand: Command = {
       });
     }
     const clock = createSystemClock(config.clock);
+    const fullGc = exposedFullGc();
     const notifier = createSystemdNotifier({ env: process.env, pid: process.pid, log: log.child('systemd') });
     let watchdog: { stop(): void } | undefined;
     const runtime = createRuntime({
@@ -94,6 +96,7 @@ export const runCommand: Command = {
       fs: nodeFileSystem,
       log,
       logRing,
+      ...(fullGc ? { fullGc } : {}),
       ...(process.env.RUNTIME_DIRECTORY ? { statusDir: process.env.RUNTIME_DIRECTORY } : {}),
     });
     // Signals are caught from before the first start until the process exits:
