@@ -11,7 +11,7 @@ import { createTicker } from '../../agent/parts/ticker.js';
 import { createManualClock } from '../../hal/clock.js';
 import { exposedFullGc } from '../../hal/heap.js';
 
-test('the heap trim runs at start and then every 5 minutes, until stop', async () => {
+test('the heap trim runs at start and then every 2 minutes, until stop', async () => {
   const clock = createManualClock();
   let runs = 0;
   const ticker = createTicker([createHeapTrim(() => { runs++; })], { clock, log: silentLogger });
