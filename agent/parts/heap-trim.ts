@@ -16,5 +16,14 @@ import type { PeriodicJob } from './ticker.js';
 export const HEAP_TRIM_EVERY_MS = 120_000;
 
 export function createHeapTrim(fullGc: FullGc, everyMs = HEAP_TRIM_EVERY_MS): PeriodicJob {
-  return { name: 'heap-trim', everyMs, tick: () => fullGc() };
+  // the ticker runs every job once at start: not this one (~20 ms before the first batch)
+  let started = false;
+  return {
+    name: 'heap-trim',
+    everyMs,
+    tick() {
+      if (started) fullGc();
+      started = true;
+    },
+  };
 }
