@@ -4,11 +4,11 @@
 // ~7.5 MB: garbage, not a leak). Side by side at the 100 ms poll for 11.5
 // minutes: with a GC every 2 minutes 55.8-57.5 MB (~0.1 MB/min at the end);
 // every 5 minutes it climbed almost like no GC at all (60.4 vs 62.2 MB), and
-// so did V8's incremental GC every 5 minutes. A GC takes ~20 ms on the event loop (~0.17 ms/s of CPU at
-// this period); a Modbus answer that arrives during one waits in the kernel:
-// at worst its window closes first, and it is counted as late, never
-// mis-paired. A periodic job of the ticker; without an exposed GC
-// (hal/heap.ts) there is no job.
+// so did V8's incremental GC every 5 minutes. A GC holds the event loop
+// ~20 ms (~0.17 ms/s of CPU at this period); a Modbus answer that arrives
+// during one waits in the kernel: at worst its window closes first, and it is
+// counted as late, never mis-paired. A periodic job of the ticker; without an
+// exposed GC (hal/heap.ts) there is no job.
 
 import type { FullGc } from '../../hal/heap.js';
 import type { PeriodicJob } from './ticker.js';
