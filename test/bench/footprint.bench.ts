@@ -33,7 +33,7 @@ import { describeSplit, emptySplit, type ByteSplit } from './footprint/bytes.js'
 import { memory, rssSampler, rssSplit, treeCpuNs } from './footprint/probe.js';
 import { BAUD, READINGS_PER_SCAN, slaveUnits } from './footprint/workload.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
+export const root = fileURLToPath(new URL('../..', import.meta.url));
 const MB = 1024 * 1024;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -138,7 +138,7 @@ export async function shippedFlags(checkout = root): Promise<string[]> {
  * The bundle as the launcher starts it: preloading compile-cache.cjs beside it (when the build has
  * one) with a cache dir of its own, primed by one start — a device has started once before.
  */
-function asLaunched(outfile: string, flags: string[]): { args: string[]; env: NodeJS.ProcessEnv } {
+export function asLaunched(outfile: string, flags: string[]): { args: string[]; env: NodeJS.ProcessEnv } {
   const preload = join(dirname(outfile), 'compile-cache.cjs');
   if (!existsSync(preload)) return { args: [...flags, outfile], env: {} };
   const args = [...flags, '--require', preload, outfile];
@@ -148,17 +148,19 @@ function asLaunched(outfile: string, flags: string[]): { args: string[]; env: No
   return { args, env };
 }
 
+/** Builds `checkout`'s bundle into `dist` (its own esbuild config); returns the bundle's path. */
+export function bundleOf(checkout: string, dist: string): string {
+  const built = spawnSync(process.execPath, ['esbuild.config.mjs', '--outdir', dist], { cwd: checkout, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  if (built.status !== 0) throw new Error(`bundle of ${checkout} failed: ${built.stderr}`);
+  return join(dist, 'tapwire.js');
+}
+
 async function buildContenders(): Promise<{ bundle: Contender[]; sea: Contender[]; arm: Contender[]; idle: Contender[]; notes: string[] }> {
   const esbuild = await import('esbuild');
   const out = tempDir('tapwire-footprint-build-');
   process.once('exit', () => out.remove());
   const notes: string[] = [];
   const flags = await shippedFlags();
-  const bundleOf = (checkout: string, dist: string): string => {
-    const built = spawnSync(process.execPath, ['esbuild.config.mjs', '--outdir', dist], { cwd: checkout, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
-    if (built.status !== 0) throw new Error(`bundle of ${checkout} failed: ${built.stderr}`);
-    return join(dist, 'tapwire.js');
-  };
   const outfile = bundleOf(root, join(out.path, 'dist'));
   // inside the repo (.tmp/, ignored): the bundle finds serialport's native addon in node_modules
   const refDir = join(root, '.tmp', 'footprint');
