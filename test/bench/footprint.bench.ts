@@ -23,15 +23,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createPtyPair } from '../peers/socat.js';
-import { startAedes, type AedesPeer } from '../peers/aedes.js';
-import { startModbusSlave } from '../peers/modbus-slave.js';
 import { tempDir, waitFor } from '../helpers.js';
 import { bareNode, collectd, jsonReference, nodeRed, tapwire, type Contender } from './footprint/contenders.js';
 import { nodeRedDir, nodeRedMain } from './footprint/node-red.js';
 import { describeSplit, emptySplit, type ByteSplit } from './footprint/bytes.js';
 import { memory, rssSampler, rssSplit, treeCpuNs } from './footprint/probe.js';
-import { BAUD, READINGS_PER_SCAN, slaveUnits } from './footprint/workload.js';
+import { setStage, strikeStage } from './footprint/stage.js';
+import { BAUD, READINGS_PER_SCAN } from './footprint/workload.js';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 const MB = 1024 * 1024;
@@ -58,11 +56,9 @@ export interface Row {
 
 /** One contender on a fresh pty, slave and broker: start, warm up, measure `seconds`, stop. */
 export async function measure(c: Contender, intervalMs: number, seconds: number, opts: { slave?: boolean; startTimeoutMs?: number } = {}): Promise<Row> {
-  const pty = await createPtyPair();
-  const slave = opts.slave === false ? undefined : await startModbusSlave({ path: pty.peerPath, baudRate: BAUD, units: slaveUnits() });
-  const broker: AedesPeer = await startAedes();
   const dir = tempDir('tapwire-footprint-');
-  const s = c.spawn({ dir: dir.path, port: pty.agentPath, brokerUrl: broker.url, brokerPort: broker.port, intervalMs });
+  const stage = await setStage(c, { dir: dir.path, intervalMs, ...(opts.slave === false ? { slave: false } : {}) });
+  const { spawned: s, broker } = stage;
   const pid = s.child.pid!;
   const totals = { readings: 0, bytes: 0, inexact: 0, firstTime: Infinity };
   let seen = 0;
@@ -113,12 +109,7 @@ export async function measure(c: Contender, intervalMs: number, seconds: number,
     };
   } finally {
     sampler.stop();
-    s.child.kill('SIGTERM');
-    await Promise.race([new Promise((r) => s.child.once('exit', r)), sleep(15_000)]);
-    if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
-    await slave?.stop();
-    await broker.close();
-    await pty.close();
+    await strikeStage(stage);
     dir.remove();
   }
 }

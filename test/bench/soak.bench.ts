@@ -12,39 +12,25 @@
 //   TAPWIRE_SOAK_MINUTES=60   how long (default 20)
 
 import { join } from 'node:path';
-import { createPtyPair, type PtyPair } from '../peers/socat.js';
-import { startAedes, type AedesPeer } from '../peers/aedes.js';
-import { startModbusSlave, type ModbusSlave } from '../peers/modbus-slave.js';
 import { tempDir, waitFor } from '../helpers.js';
 import { asLaunched, bundleOf, root, shippedFlags } from './footprint.bench.js';
-import { tapwire, type Contender, type Spawned } from './footprint/contenders.js';
+import { tapwire, type Contender } from './footprint/contenders.js';
+import { setStage, strikeStage, type Stage } from './footprint/stage.js';
 import { memory, treeCpuNs } from './footprint/probe.js';
-import { BAUD, slaveUnits } from './footprint/workload.js';
 
 const MB = 1024 * 1024;
 const SAMPLE_MS = 30_000;
 const POLL_MS = 100;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-interface Running { label: string; spawned: Spawned; pty: PtyPair; slave: ModbusSlave; broker: AedesPeer; rss: number[]; cpu0: number }
+interface Running { label: string; stage: Stage; rss: number[]; cpu0: number }
 
 async function start(c: Contender, dir: string): Promise<Running> {
-  const pty = await createPtyPair();
-  const slave = await startModbusSlave({ path: pty.peerPath, baudRate: BAUD, units: slaveUnits() });
-  const broker = await startAedes();
-  const spawned = c.spawn({ dir, port: pty.agentPath, brokerUrl: broker.url, brokerPort: broker.port, intervalMs: POLL_MS });
+  const stage = await setStage(c, { dir, intervalMs: POLL_MS });
+  const { spawned, broker } = stage;
   await waitFor(() => broker.published.length > 0 || spawned.child.exitCode !== null, 30_000, `${c.label}: first batch`);
   if (spawned.child.exitCode !== null) throw new Error(`${c.label} exited with ${spawned.child.exitCode}:\n${spawned.stderr()}`);
-  return { label: c.label, spawned, pty, slave, broker, rss: [], cpu0: treeCpuNs(spawned.child.pid!) };
-}
-
-async function stop(r: Running): Promise<void> {
-  r.spawned.child.kill('SIGTERM');
-  await Promise.race([new Promise((done) => r.spawned.child.once('exit', done)), sleep(15_000)]);
-  if (r.spawned.child.exitCode === null && r.spawned.child.signalCode === null) r.spawned.child.kill('SIGKILL');
-  await r.slave.stop();
-  await r.broker.close();
-  await r.pty.close();
+  return { label: c.label, stage, rss: [], cpu0: treeCpuNs(spawned.child.pid!) };
 }
 
 export async function run(): Promise<void> {
@@ -67,7 +53,7 @@ export async function run(): Promise<void> {
       const d = tempDir('tapwire-soak-prime-');
       const r = await start(c, d.path);
       await sleep(12_000); // compile-cache.cjs writes 10 s after start
-      await stop(r);
+      await strikeStage(r.stage);
       d.remove();
     }
     process.stdout.write(`\nSoak: the footprint workload at the ${POLL_MS} ms poll for ${minutes} min, two agents side by side; RSS MB every ${SAMPLE_MS / 1000} s\n`);
@@ -80,21 +66,21 @@ export async function run(): Promise<void> {
       for (let t = SAMPLE_MS; t <= minutes * 60_000; t += SAMPLE_MS) {
         await sleep(t0 + t - performance.now());
         for (const r of running) {
-          r.rss.push(memory(r.spawned.child.pid!).rss);
-          r.broker.published.length = 0; // the bench's memory, not the agents': nothing reads them
+          r.rss.push(memory(r.stage.spawned.child.pid!).rss);
+          r.stage.broker.published.length = 0; // the bench's memory, not the agents': nothing reads them
         }
         process.stdout.write(`${(t / 60_000).toFixed(1).padStart(5)} min  ${running.map((r) => (r.rss[r.rss.length - 1]! / MB).toFixed(1).padStart(6)).join('  ')}\n`);
       }
       const secs = (performance.now() - t0) / 1000;
       process.stdout.write('\n');
       for (const r of running) {
-        const pid = r.spawned.child.pid!;
+        const pid = r.stage.spawned.child.pid!;
         const cpuMsPerS = (treeCpuNs(pid) - r.cpu0) / 1e6 / secs;
         const last = r.rss.slice(-4).map((x) => (x / MB).toFixed(1)).join(', ');
         process.stdout.write(`${r.label}: peak RSS ${(memory(pid).hwm / MB).toFixed(1)} MB, last samples ${last} MB, CPU ${cpuMsPerS.toFixed(1)} ms/s\n`);
       }
     } finally {
-      for (const r of running) await stop(r);
+      for (const r of running) await strikeStage(r.stage);
       for (const d of dirs) d.remove();
     }
   } finally {
