@@ -11,72 +11,17 @@ import type { Counters } from '../counters.js';
 import type { Logger } from '../log.js';
 import { parseBootId } from './chain-file.js';
 import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, encodeRecord } from './format.js';
+import { createInFlight, unsentNotice } from './in-flight.js';
 import { createJournalReader } from './read.js';
-import { keptOnDisk, lostAtOpen, recoverSegments, resolveChain, resolveCommitted, type ChainHead, type ChainSource, type KeptRecord, type SeqRange } from './recover.js';
+import { keptOnDisk, lostAtOpen, recoverSegments, resolveChain, resolveCommitted, type ChainHead, type KeptRecord } from './recover.js';
 import { createSegmentStore } from './segments.js';
 import { createSpaceBound } from './space.js';
 import { createJournalState } from './state.js';
+import type { DropNotice, Journal, JournalOptions, JournalRecord, RecoveryReport } from './types.js';
 
 export type { ChainHead, KeptRecord } from './recover.js';
+export type * from './types.js';
 export { CHAIN_LEASE } from './state.js';
-
-export interface JournalOptions {
-  dir: string;
-  /** Bound on the bytes of all segment files together (the small state files are not counted). */
-  maxBytes: number;
-  /** Roll over to a new segment beyond this size; capped at a quarter of the bound so dropping one segment frees room. */
-  segmentBytes: number;
-  /** 0 = fsync every append. */
-  fsyncIntervalMs: number;
-  fsyncEveryRecords: number;
-  /** The chain state file; default <dir>/chain. Outside the journal directory, deleting the journal cannot reset the chain. */
-  chainPath?: string;
-  /** This boot's id (/proc/sys/kernel/random/boot_id): tells a process crash (page cache kept) from a power cut. */
-  bootId?: string;
-  /** The chain epoch (8 bytes, zeros = the original chain) a stored batch carries; default zeros. */
-  epochOf?(payload: Uint8Array): Uint8Array;
-}
-export interface JournalRecord { seq: number; readings: number; bytes: Uint8Array }
-export type DropReason = 'journal-full' | 'disk-full' | 'corrupt';
-export interface DropNotice { first: number; last: number; batches: number; readings: number; reason: DropReason }
-export interface RecoveryReport {
-  segments: number; records: number; firstSeq?: number; lastSeq?: number; truncatedBytes: number;
-  corruptRecords: number; quarantined: string[]; commitFallback?: string /* why the commit offset was reset */;
-  /** Where the chain resumes, and why there (see recover.ts). */
-  chain: { seq: number; source: ChainSource; epoch: string; lost: SeqRange[]; why?: string };
-}
-export interface JournalStats {
-  segments: number; diskBytes: number; appended: number; appendedBytes: number; bytesWritten: number; fsyncs: number;
-  durableSeq: number; committedSeq: number; lastSeq: number; droppedBatches: number; droppedReadings: number; corruptRecords: number;
-  /** journal.maxBytes as configured, and the bound in force: smaller when the disk cannot hold maxBytes. */
-  maxBytes: number; limitBytes: number; limitedBy: 'maxBytes' | 'disk';
-}
-export interface Journal {
-  /** Scan and recover; never throws for corrupt content (only for e.g. an unwritable dir). Register onDrop first. */
-  open(): Promise<RecoveryReport>;
-  /** Newest record on disk (after open: the last intact one). */
-  last(): JournalRecord | undefined;
-  /** Where the chain stands: the next batch is seq + 1 with prev = hash, in this epoch. */
-  chainHead(): ChainHead;
-  /** seq must be > chainHead().seq; written now (page cache), durable after the next fsync. */
-  append(rec: JournalRecord): Promise<void>;
-  /** fsync now (data, then the state files), fires onDurable. */
-  sync(): Promise<void>;
-  durableSeq(): number;
-  committedSeq(): number;
-  /** Everything <= seq is acknowledged; never moves backwards; clamps to durableSeq. Persisted with the next data fsync. */
-  commit(seq: number): void;
-  /** Durable records with seq >= seq, ascending, at most max (skips holes). */
-  readFrom(seq: number, max: number): Promise<JournalRecord[]>;
-  /** Once, after open(): records open() found, still on disk, above the committed offset (no payloads: start-up reads once). */
-  pendingAtOpen(): KeptRecord[];
-  onDurable(listener: (durableSeq: number) => void): void;
-  /** Unsent (seq > committedSeq) records were dropped (journal or disk full), or found unreadable at open. */
-  onDrop(listener: (notice: DropNotice) => void): void;
-  stats(): JournalStats;
-  /** Final fsync (data, commit offset, chain state marked clean), close files. */
-  close(): Promise<void>;
-}
 
 export interface JournalDeps {
   fs: FileSystem; clock: Clock; log: Logger; counters: Counters;
@@ -133,9 +78,10 @@ export function createJournal(opts: JournalOptions, deps: JournalDeps): Journal 
     counters.inc('journal.fsyncs');
   };
   const wrote = (n: number): void => { st.bytesWritten += n; };
+  const inFlight = createInFlight({ log, counters, committed: () => committed, oldestOnDisk: () => store.list()[0]?.firstSeq ?? Infinity, tell: emitDrop });
   const store = createSegmentStore({
-    fs, log, counters, pathOf, bound, segLimit, committed: () => committed, lastSeq, forget: (seg) => reader.forget(seg),
-    fsync: fsyncOf, wrote, onDrop: emitDrop,
+    fs, log, counters, pathOf, bound, segLimit, committed: () => committed, sentUpTo: inFlight.upTo, lastSeq, forget: (seg) => reader.forget(seg),
+    fsync: fsyncOf, wrote, onDrop: inFlight.dropped,
   });
   const reader = createJournalReader({ fs, log, pathOf, countCorrupt, segments: store.list, durable: () => durable, activeHandle: store.activeHandle });
   const files = createJournalState({
@@ -215,7 +161,8 @@ export function createJournal(opts: JournalOptions, deps: JournalDeps): Journal 
     // a full disk (or a lowered maxBytes) is enforced before anything new is written
     await bound.refresh(store.diskBytes());
     const full = await store.makeRoom(0, false);
-    if (full) pendingNotices.push(full);
+    const unsent = full && unsentNotice(full); // nothing is in flight yet
+    if (unsent) pendingNotices.push(unsent);
     // the state files exist from now on, at their full size: rewriting them never needs space
     try {
       await files.open(chain, committed);
@@ -353,11 +300,14 @@ export function createJournal(opts: JournalOptions, deps: JournalDeps): Journal 
       const c = Math.min(Math.floor(seq), durable);
       if (c <= committed) return;
       committed = c;
+      inFlight.committed(c);
       const oldest = store.list()[0];
       if (oldest && store.activeHandle(oldest) === undefined && oldest.lastSeq <= committed) {
         enqueue(store.deleteCommitted).catch((err: unknown) => log.error('deleting committed segments failed', { err: String(err) }));
       }
     },
+    sent: inFlight.sent,
+    rewind: inFlight.rewind,
     readFrom(seq, max) {
       if (state !== 'open' || !(max >= 1)) return Promise.resolve([]);
       return enqueue(() => reader.read(Math.max(1, Math.ceil(seq)), Math.floor(max)));

@@ -14,7 +14,14 @@ import type { SpaceBound } from './space.js';
 /** A write that hits ENOSPC is retried after dropping the oldest segment, at most this often. */
 const MAX_ENOSPC_RETRIES = 64;
 
-export interface Drop { first: number; last: number; batches: number; readings: number; reason: 'journal-full' | 'disk-full' }
+export interface SeqSpan { first: number; last: number; batches: number; readings: number }
+/** A record the uplink had published and the broker not yet acknowledged. */
+export interface InFlightRecord { seq: number; readings: number }
+/**
+ * What dropping segments took beyond the committed offset: records in flight
+ * (seq <= sentUpTo, always the oldest) and the unsent ones after them.
+ */
+export interface Drop { reason: 'journal-full' | 'disk-full'; inFlight: InFlightRecord[]; unsent?: SeqSpan }
 
 export interface SegmentStoreDeps {
   fs: FileSystem;
@@ -25,6 +32,8 @@ export interface SegmentStoreDeps {
   /** Largest segment size (before the bound's quarter cap). */
   segLimit: number;
   committed(): number;
+  /** Records in (committed, sentUpTo] are in flight: published, not yet acknowledged. */
+  sentUpTo(): number;
   /** The newest record's seq: its segment is never deleted as committed. */
   lastSeq(): number;
   /** A segment is going away: the reader drops its handle. */
@@ -32,7 +41,7 @@ export interface SegmentStoreDeps {
   /** Counts one fsync. */
   fsync(sync: () => Promise<void>): Promise<void>;
   wrote(bytes: number): void;
-  /** Unsent records were dropped to respect the bound while writing. */
+  /** Records not yet committed were dropped to respect the bound while writing. */
   onDrop(drop: Drop): void;
 }
 
@@ -52,7 +61,7 @@ export interface SegmentStore {
   /**
    * Drops oldest segments until `need` more bytes fit the bound (and at least
    * `atLeast` segments); the one being written only when `force`. Returns
-   * the unsent records among them (to be told).
+   * the records among them not yet committed (in flight, and unsent: to be told).
    */
   makeRoom(need: number, force: boolean, atLeast?: number): Promise<Drop | undefined>;
   /** Deletes sealed segments the uplink has fully committed (oldest first). */
@@ -86,27 +95,32 @@ export function createSegmentStore(deps: SegmentStoreDeps): SegmentStore {
     }
   }
 
-  /** Records in `seg` with seq > committed: their range and counts, read from disk if only part is unsent. */
-  async function unsentIn(seg: Segment): Promise<{ first: number; batches: number; readings: number } | undefined> {
+  /** Records in `seg` with seq > committed: those in flight one by one, the unsent as a span; read from disk unless all are unsent. */
+  async function pendingIn(seg: Segment): Promise<{ inFlight: InFlightRecord[]; unsent?: SeqSpan }> {
     const committed = deps.committed();
-    if (seg.records === 0 || seg.lastSeq <= committed) return undefined;
-    if (seg.firstSeq > committed) return { first: seg.firstSeq, batches: seg.records, readings: seg.readings };
-    const out = { first: 0, batches: 0, readings: 0 };
+    const sent = Math.max(committed, deps.sentUpTo());
+    if (seg.records === 0 || seg.lastSeq <= committed) return { inFlight: [] };
+    if (seg.firstSeq > sent) return { inFlight: [], unsent: { first: seg.firstSeq, last: seg.lastSeq, batches: seg.records, readings: seg.readings } };
+    const inFlight: InFlightRecord[] = [];
+    let unsent: SeqSpan | undefined;
     try {
       const h = await fs.open(pathOf(seg.name), 'read');
       try {
         for await (const item of scanRecords((p, n) => h.read(p, n), SEGMENT_HEADER_BYTES, seg.size)) {
           if (item.kind !== 'record' || item.seq <= committed) continue;
-          if (out.batches === 0) out.first = item.seq;
-          out.batches++;
-          out.readings += item.readings;
+          if (item.seq <= sent) inFlight.push({ seq: item.seq, readings: item.readings });
+          else if (unsent) { unsent.batches++; unsent.readings += item.readings; }
+          else unsent = { first: item.seq, last: seg.lastSeq, batches: 1, readings: item.readings };
         }
       } finally { await h.close(); }
     } catch (err) {
       log.warn('could not count readings of a dropped segment', { file: seg.name, err: String(err) });
     }
-    if (out.batches === 0) return { first: committed + 1, batches: seg.lastSeq - committed, readings: 0 };
-    return out;
+    if (inFlight.length > 0 || unsent) return { inFlight, ...(unsent ? { unsent } : {}) };
+    // unreadable: every seq above the committed offset counts, without its readings
+    for (let seq = committed + 1; seq <= Math.min(sent, seg.lastSeq); seq++) inFlight.push({ seq, readings: 0 });
+    const first = Math.max(committed, sent) + 1;
+    return first <= seg.lastSeq ? { inFlight, unsent: { first, last: seg.lastSeq, batches: seg.lastSeq - first + 1, readings: 0 } } : { inFlight };
   }
 
   /** Seals the segment being written: later writes go to a new one. */
@@ -121,18 +135,20 @@ export function createSegmentStore(deps: SegmentStoreDeps): SegmentStore {
 
   async function makeRoom(need: number, force: boolean, atLeast = 0): Promise<Drop | undefined> {
     const reason = force || bound.limitedBy() === 'disk' ? 'disk-full' : 'journal-full';
-    let drop: Drop | undefined;
+    const inFlight: InFlightRecord[] = [];
+    let unsent: SeqSpan | undefined;
     for (let dropped = 0; segments.length > 0 && (dropped < atLeast || diskBytes() + need > bound.limit()); dropped++) {
       const oldest = segments[0]!;
       if (oldest === active?.seg) { if (!force) break; await seal(); }
-      const unsent = await unsentIn(oldest);
+      const p = await pendingIn(oldest);
       await removeSegment(oldest);
-      if (!unsent) continue;
-      drop = drop
-        ? { ...drop, last: oldest.lastSeq, batches: drop.batches + unsent.batches, readings: drop.readings + unsent.readings }
-        : { first: unsent.first, last: oldest.lastSeq, batches: unsent.batches, readings: unsent.readings, reason };
+      inFlight.push(...p.inFlight);
+      if (!p.unsent) continue;
+      unsent = unsent
+        ? { ...unsent, last: p.unsent.last, batches: unsent.batches + p.unsent.batches, readings: unsent.readings + p.unsent.readings }
+        : p.unsent;
     }
-    return drop;
+    return inFlight.length > 0 || unsent ? { reason, inFlight, ...(unsent ? { unsent } : {}) } : undefined;
   }
 
   /** Rolls over to a new segment when needed; drops oldest segments beyond the bound (told via onDrop). */

@@ -11,7 +11,7 @@ import type { InflightWindow } from './window.js';
 export type UplinkJournalRecord = JournalRecord;
 
 /** The part of the journal the uplink uses. */
-export type UplinkJournal = Pick<Journal, 'readFrom' | 'committedSeq' | 'commit' | 'durableSeq' | 'onDurable'>;
+export type UplinkJournal = Pick<Journal, 'readFrom' | 'committedSeq' | 'commit' | 'durableSeq' | 'onDurable' | 'sent' | 'rewind'>;
 
 export interface UplinkOptions {
   device: string;

@@ -140,6 +140,8 @@ export function createUplink(opts: UplinkOptions, deps: UplinkDeps): Uplink {
     if (current === conn) current = undefined;
     forceEnd(conn.client);
     if (wasClosing || stopping) return;
+    // what it carried unacknowledged is sent again from the committed offset; what a drop took meanwhile is told
+    if (wasUp) journal.rewind();
     const why = reason ?? conn.error ?? 'connection closed';
     lastError = conn.refusal ? `connect refused: ${conn.refusal.text}` : why;
     if (wasUp) stateSince = clock.now();

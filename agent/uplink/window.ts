@@ -107,7 +107,9 @@ export function createSender(deps: SenderDeps): Sender {
     pump();
   }
 
+  /** Publishes one record, unless the journal dropped (and told) it since it was read. */
   function send(conn: Conn, r: UplinkJournalRecord): void {
+    if (!journal.sent(r.seq)) return;
     conn.window.sent(r.seq);
     deps.published(r.seq);
     counters.inc('uplink.published');
@@ -138,7 +140,7 @@ export function createSender(deps: SenderDeps): Sender {
         if (r.seq < conn.window.nextSeq) continue;
         if (conn.window.room() <= 0) break;
         send(conn, r);
-        progressed = true;
+        progressed = true; // a record skipped as dropped is off disk: the next read goes past it
       }
       if (!progressed) return;
     }

@@ -68,6 +68,53 @@ for (const makeEnv of ENVS) {
     await o.j.close();
   });
 
+  /** Seqs 1..5 durable and published (in flight), then appends until the bound drops the first segment. */
+  async function dropWhileInFlight(env: Env): Promise<{ o: Awaited<ReturnType<typeof openJournal>>; next: number }> {
+    const o = await openJournal(env, BOUND);
+    await appendRange(o.j, 1, 5, 300);
+    await o.j.sync();
+    for (const r of await o.j.readFrom(1, 5)) assert.ok(o.j.sent(r.seq), `seq ${r.seq} may be published`);
+    let s = 6;
+    while (o.j.stats().segments === 0 || (await o.j.readFrom(1, 1))[0]?.seq === 1) await o.j.append(recordFor(s++, 300));
+    return { o, next: s };
+  }
+
+  t('a drop that takes batches in flight tells only the unsent ones; the PUBACK then ends it (nothing lost)', async (env) => {
+    const { o } = await dropWhileInFlight(env);
+    assert.is(o.drops.length, 1);
+    assert.is(o.drops[0]!.first, 6, 'seqs 1..5 are in flight, not unsent');
+    assert.is(o.drops[0]!.readings, readingsOf(6, o.drops[0]!.last));
+    assert.is(o.counters.get('journal.dropped_in_flight'), 5);
+    assert.is(o.j.stats().droppedBatches, o.drops[0]!.batches, 'the dropped count holds only what is lost');
+    o.j.commit(5); // the broker acknowledged them
+    o.j.rewind(); // a later reconnect: nothing held any more
+    assert.is(o.drops.length, 1, 'delivered batches are never told as lost');
+    await o.j.close();
+  });
+
+  t('batches dropped in flight and never acknowledged are told when the uplink rewinds (its connection is gone)', async (env) => {
+    const { o } = await dropWhileInFlight(env);
+    o.j.commit(2); // 1..2 acknowledged before the connection went
+    o.j.rewind();
+    assert.is(o.drops.length, 2);
+    assert.equal(o.drops[1], { first: 3, last: 5, batches: 3, readings: readingsOf(3, 5), reason: 'journal-full' });
+    assert.is(o.j.stats().droppedBatches, o.drops[0]!.batches + 3);
+    o.j.rewind();
+    assert.is(o.drops.length, 2, 'told once');
+    await o.j.close();
+  });
+
+  t('a batch read for publishing and dropped before it went out is not published (it was told unsent)', async (env) => {
+    const o = await openJournal(env, BOUND);
+    await appendRange(o.j, 1, 5, 300);
+    await o.j.sync();
+    const read = await o.j.readFrom(1, 5);
+    for (let s = 6; o.drops.length === 0; s++) await o.j.append(recordFor(s, 300));
+    assert.is(o.drops[0]!.first, 1, 'nothing was in flight: all unsent');
+    assert.equal(read.map((r) => o.j.sent(r.seq)), [false, false, false, false, false]);
+    await o.j.close();
+  });
+
   t('fully committed segments are deleted without a drop notice; the active one stays', async (env) => {
     const o = await openJournal(env, BOUND);
     await appendRange(o.j, 1, 40, 300);

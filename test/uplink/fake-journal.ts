@@ -11,6 +11,11 @@ export interface FakeJournal extends UplinkJournal {
   append(bytes: Uint8Array, readings?: number): UplinkJournalRecord;
   /** Makes the next readFrom calls reject (a disk error). */
   failReads(n: number): void;
+  /** Every sent(seq) the uplink called, and how many rewind() calls. */
+  sentSeqs: number[];
+  rewinds: number;
+  /** Seqs sent() refuses (dropped and told since they were read), and that readFrom no longer returns. */
+  dropped: Set<number>;
 }
 
 /** A record's payload for tests: "rec-<seq>" (the uplink sends bytes as they are). */
@@ -23,9 +28,16 @@ export function createFakeJournal(opts: { committed?: number } = {}): FakeJourna
   const listeners: Array<(d: number) => void> = [];
   let committed = opts.committed ?? 0;
   let failing = 0;
+  const sentSeqs: number[] = [];
+  const dropped = new Set<number>();
   return {
     records,
     commits,
+    sentSeqs,
+    rewinds: 0,
+    dropped,
+    sent(seq) { sentSeqs.push(seq); return !dropped.has(seq); },
+    rewind() { this.rewinds++; },
     append(bytes, readings = 1) {
       const seq = (records.at(-1)?.seq ?? committed) + 1;
       const r = { seq, readings, bytes };
@@ -36,7 +48,7 @@ export function createFakeJournal(opts: { committed?: number } = {}): FakeJourna
     failReads(n) { failing = n; },
     async readFrom(seq, max) {
       if (failing > 0) { failing--; throw new Error('EIO: injected read failure'); }
-      return records.filter((r) => r.seq >= seq).slice(0, max);
+      return records.filter((r) => r.seq >= seq && !dropped.has(r.seq)).slice(0, max);
     },
     committedSeq: () => committed,
     commit(seq) {

@@ -204,8 +204,10 @@ test('nothing is published while disconnected; after reconnect it resends from t
   first.ack(2);
   await settle();
   assert.is(journal.committedSeq(), 2);
+  assert.is(journal.rewinds, 0);
   first.emit('close'); // the connection drops with 3..6 unacked
   assert.is(uplink.state().connected, false);
+  assert.is(journal.rewinds, 1, 'the journal learns that 3..6 will be sent again (what a drop took meanwhile is told)');
   const sentBefore = first.sent.length;
   journal.append(recordBytes(7));
   journal.append(recordBytes(8));
@@ -224,6 +226,27 @@ test('nothing is published while disconnected; after reconnect it resends from t
   assert.equal(second.data().map((s) => seqOf(s.payload)), [3, 4, 5, 6, 7, 8]);
   assert.is(journal.committedSeq(), 8);
   assert.is(uplink.state().reconnects, 1);
+  await uplink.stop();
+});
+
+test('a record the journal dropped (and told) after it was read is not published; the window goes on past it', async () => {
+  const { uplink, last, journal } = setup({ inflight: 4 });
+  for (let i = 0; i < 3; i++) journal.append(recordBytes(i + 1));
+  const realRead = journal.readFrom.bind(journal);
+  let readOnce = false;
+  journal.readFrom = async (seq, max) => {
+    const out = await realRead(seq, max);
+    if (!readOnce) { readOnce = true; journal.dropped.add(1); journal.dropped.add(2); } // the bound overflowed meanwhile
+    return out;
+  };
+  await uplink.start();
+  last().connack();
+  await settle();
+  assert.equal(last().data().map((s) => seqOf(s.payload)), [3]);
+  assert.equal(journal.sentSeqs.slice(0, 3), [1, 2, 3]);
+  last().ack(3);
+  await settle();
+  assert.is(journal.committedSeq(), 3);
   await uplink.stop();
 });
 
