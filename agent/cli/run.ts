@@ -35,8 +35,9 @@ moves: a wedged event loop or a stuck journal gets it restarted.
 
 A bad config never bricks the device: the config file that last started the
 agent is kept as <stateDir>/local-config.last-good.json; if the file is later
-invalid, the agent logs every problem and runs that copy instead. With no
-good copy, an invalid config exits with code 2.
+invalid, or cannot run here (what \`config check\` checks of the machine), the
+agent logs every problem and runs that copy instead. With no good copy, such
+a config exits with code 2.
 
 Options:
   -c, --config <file>        config file (JSON; see \`tapwire config schema\`)
@@ -68,17 +69,15 @@ export const runCommand: Command = {
     const logRing = createLogRing(); // the console's `log` (issue 14)
     const log = createLogger('agent', { write: writeAndKeep(logRing) });
     const configPath = requireOption(values.config, 'config', usage);
-    const loaded = loadLocalConfig(configPath);
-    if (!loaded.ok) throw new CliError(`invalid config\n${formatIssues(loaded.issues, configPath)}`, EXIT_USAGE);
+    // what it needs of the system, checked as `config check` checks it (one code path)
+    const loaded = loadLocalConfig(configPath, (c) => preflight(c, { create: true }));
+    if (!loaded.ok) throw new CliError(`${loaded.failed === 'invalid' ? 'invalid config' : 'cannot start'}\n${formatIssues(loaded.issues, configPath)}`, EXIT_USAGE);
     // the uplink warns about mqtt:// itself (for over-the-air configs too)
     for (const w of loaded.warnings) if (w.code !== 'WARN_CONFIG_UNENCRYPTED') log.warn(w.message, { path: w.path || undefined, file: configPath });
     const config = loaded.config;
-    // what it needs of the system, checked as `config check` checks it (one code path)
-    const missing = preflight(config, { create: true });
-    if (missing.length > 0) throw new CliError(`cannot start\n${formatIssues(missing, loaded.fallback?.path ?? configPath)}`, EXIT_USAGE);
     if (loaded.fallback) {
       for (const line of formatIssues(loaded.fallback.issues, configPath).split('\n')) log.error(`invalid config: ${line}`);
-      log.error('config file is invalid: running the last good config instead (fix it, check with `tapwire config check`, restart)', {
+      log.error('config file is invalid or cannot run here: running the last good config instead (fix it, check with `tapwire config check`, restart)', {
         file: configPath, last_good: loaded.fallback.path, problems: loaded.fallback.issues.length,
       });
     }

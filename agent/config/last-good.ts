@@ -1,7 +1,8 @@
 // A bad config never bricks the device: the local config file that last
 // started the agent is kept in the state dir, and when the file is later
-// found invalid (a typo during an edit), the agent runs the last good one and
-// says so loudly instead of staying down.
+// found invalid (a typo during an edit) or cannot run here (its preflight
+// fails: a certificate path that does not exist), the agent runs the last
+// good one and says so loudly instead of staying down.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,18 +28,31 @@ export function saveLastGood(configPath: string, stateDir: string): void {
 
 export type LocalConfig =
   | { ok: true; config: ResolvedConfig; warnings: ConfigIssue[]; fallback?: { path: string; issues: ConfigIssue[] } }
-  | { ok: false; issues: ConfigIssue[] };
+  /** `invalid`: the file's content; `cannot-run`: its preflight (what it needs of this system). */
+  | { ok: false; issues: ConfigIssue[]; failed: 'invalid' | 'cannot-run' };
 
-/** The config file, or — when it is invalid — the last good copy from its state dir. */
-export function loadLocalConfig(configPath: string): LocalConfig {
-  const result: LoadResult = loadConfigFile(configPath);
+/** What a config needs of the system to run (preflight); none: it may start. */
+export type RunCheck = (config: ResolvedConfig) => ConfigIssue[];
+
+/**
+ * The config file, or — when it is invalid or fails `canRun` — the last good
+ * copy from its state dir, if that one is valid and passes `canRun`.
+ */
+export function loadLocalConfig(configPath: string, canRun: RunCheck = () => []): LocalConfig {
+  const result = checked(loadConfigFile(configPath), canRun);
   if (result.ok) return result;
-  const stateDir = stateDirOf(configPath) ?? DEFAULT_STATE_DIR;
-  const path = lastGoodPath(stateDir);
+  const path = lastGoodPath(stateDirOf(configPath) ?? DEFAULT_STATE_DIR);
   if (!existsSync(path)) return result;
-  const saved = loadConfigFile(path);
+  const saved = checked(loadConfigFile(path), canRun);
   if (!saved.ok) return result;
-  return { ok: true, config: saved.config, warnings: saved.warnings, fallback: { path, issues: result.issues } };
+  return { ...saved, fallback: { path, issues: result.issues } };
+}
+
+/** A loaded config that must also pass `canRun`. */
+function checked(result: LoadResult, canRun: RunCheck): LocalConfig {
+  if (!result.ok) return { ok: false, issues: result.issues, failed: 'invalid' };
+  const issues = canRun(result.config);
+  return issues.length > 0 ? { ok: false, issues, failed: 'cannot-run' } : result;
 }
 
 /** The stateDir a (possibly invalid) config file names, if it parses that far. */

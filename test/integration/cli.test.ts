@@ -129,6 +129,19 @@ test('a config broken after a good start does not brick the device: run logs eve
     assert.match(agent.stderr(), 'batch.maxRecords');
     assert.match(agent.stderr(), 'running the last good config');
     assert.is(await agent.stop(), 0);
+
+    // valid, but it cannot run here (preflight): a CA file that does not exist
+    const missingCa = join(dir.path, 'no-such-ca.pem');
+    writeFileSync(file, JSON.stringify({ ...cfg, uplink: { ...cfg.uplink, url: 'mqtts://127.0.0.1:8883', ca: missingCa } }));
+    const check = await runCli(['config', 'check', file]);
+    assert.is(check.code, 2, 'config check refuses it');
+    assert.match(check.stderr, 'uplink.ca');
+    agent = await startAgentProcess(file);
+    assert.match(agent.stderr(), 'uplink.ca');
+    assert.match(agent.stderr(), 'running the last good config');
+    assert.not.match(agent.stderr(), 'mqtts://', 'the last good config runs, not the new one');
+    assert.is(await agent.stop(), 0);
+    assert.match(readFileSync(join(stateDir, 'local-config.last-good.json'), 'utf8'), 'mqtt://127.0.0.1:1883', 'a fallback run never replaces the last good copy');
   } finally { dir.remove(); }
 });
 
