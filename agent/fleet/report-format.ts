@@ -31,6 +31,7 @@ export function formatReport(r: FleetReport): string {
     for (const m of d.unexplained) notes.push(`${d.dev}: batches ${range(m)} MISSING — neither stored nor told by a gap notice`);
     if (d.rejects.conflict) notes.push(`${d.dev}: ${d.rejects.conflict} batch(es) signed with a seq already stored with other content (CONFLICT)`);
     if (d.rejects.chain) notes.push(`${d.dev}: ${d.rejects.chain} validly signed batch(es) whose prev-hash does not link to the stored chain (CHAIN BREAK)`);
+    if (d.chainRestarts) notes.push(`${d.dev}: the chain RESTARTED ${d.chainRestarts} time(s) (a new epoch: the device lost its chain state; what the old chain had not sent cannot be told)`);
     if (d.parked) notes.push(`${d.dev}: ${d.parked} batch(es) signed by a key the device has not announced, waiting for the announcement`);
     const codes = Object.entries(d.rejects).filter(([c]) => c !== 'conflict' && c !== 'chain').map(([c, n]) => `${n} ${c}`);
     if (codes.length) notes.push(`${d.dev}: rejected messages: ${codes.join(', ')} (see tapwire_rejects)`);

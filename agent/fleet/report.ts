@@ -4,7 +4,9 @@
 // rollovers, rejects and batches still waiting for their key. A chain is
 // complete when every seq from 1 to the last stored one is stored or covered
 // by a gap notice, no validly signed batch contradicted it (a second content
-// for a stored seq, a prev-hash that does not link), and nothing is parked.
+// for a stored seq, a prev-hash that does not link), nothing is parked, and
+// the chain never restarted (a new epoch: what the old chain had not sent
+// cannot be told, as `tapwire verify` says of such a stream).
 
 import type { Sql } from '../ingest/db.js';
 import { missingRanges, type GapNotice } from '../verify/ranges.js';
@@ -24,6 +26,8 @@ export interface DeviceReport {
   /** seq ranges between 1 and lastSeq neither stored nor told */
   unexplained: Array<[number, number]>;
   keyRollovers: number;
+  /** restarted chains (new epochs, after the device lost its chain state) among the stored batches */
+  chainRestarts: number;
   /** rejected messages on this device's topics, by reason code */
   rejects: Record<string, number>;
   /** batches signed by a key the device has not announced (yet) */
@@ -56,8 +60,8 @@ export async function fleetReport(sql: Sql, opts: { device?: string } = {}): Pro
   const only = opts.device === undefined ? '' : 'WHERE dev = $1';
   const p = opts.device === undefined ? [] : [opts.device];
   const devices = await sql.query<{ dev: string; enrolled_at: Date }>(`SELECT dev, enrolled_at FROM tapwire_devices ${only} ORDER BY dev`, p);
-  const stats = group(await sql.query<{ dev: string; batches: Num; gaps: Num; readings: Num; first_seq: Num; last_seq: Num; first_seen: Date; last_seen: Date }>(
-    `SELECT dev, count(*) AS batches, count(*) FILTER (WHERE kind = 'gap') AS gaps, coalesce(sum(readings), 0) AS readings,
+  const stats = group(await sql.query<{ dev: string; batches: Num; gaps: Num; readings: Num; epochs: Num; first_seq: Num; last_seq: Num; first_seen: Date; last_seen: Date }>(
+    `SELECT dev, count(*) AS batches, count(*) FILTER (WHERE kind = 'gap') AS gaps, coalesce(sum(readings), 0) AS readings, count(DISTINCT epoch) AS epochs,
             min(seq) AS first_seq, max(seq) AS last_seq, min(received_at) AS first_seen, max(received_at) AS last_seen
        FROM tapwire_batches ${only} GROUP BY dev`, p));
   // runs of consecutive seqs ("islands"): seq - row_number() is constant along a run
@@ -81,6 +85,7 @@ export async function fleetReport(sql: Sql, opts: { device?: string } = {}): Pro
     const rej: Record<string, number> = {};
     for (const r of rejects.get(dev) ?? []) rej[r.code] = Number(r.n);
     const parkedN = Number(parked.get(dev)?.[0]?.n ?? 0);
+    const chainRestarts = Number(s?.epochs ?? 0);
     return {
       dev,
       enrolledAt: iso(enrolled_at)!,
@@ -91,9 +96,10 @@ export async function fleetReport(sql: Sql, opts: { device?: string } = {}): Pro
       explained: gaps,
       unexplained,
       keyRollovers: Number(rollovers.get(dev)?.[0]?.n ?? 0),
+      chainRestarts,
       rejects: rej,
       parked: parkedN,
-      complete: unexplained.length === 0 && !rej.conflict && !rej.chain && parkedN === 0,
+      complete: unexplained.length === 0 && !rej.conflict && !rej.chain && parkedN === 0 && chainRestarts === 0,
     };
   });
   const unenrolled: FleetReport['unenrolled'] = [];

@@ -4,7 +4,7 @@
 // device, the key's span and the SenML. Pure: no clock, no I/O.
 // Invariant: nothing but the envelope is parsed before the signature verifies.
 
-import { BatchError, parseBatchPayload, sha256 } from '../encode/batch.js';
+import { BatchError, isOriginalEpoch, parseBatchPayload, sha256 } from '../encode/batch.js';
 import { COSE_ALG_EDDSA, decodeSign1, DEFAULT_CONTENT_TYPE, verifySign1, type Sign1 } from '../encode/cose.js';
 import { resolveSenml, type ResolvedReading } from '../encode/senml.js';
 import { keySpanProblem } from '../verify/key-rules.js';
@@ -42,6 +42,8 @@ export interface CheckedBatch {
   hash: Uint8Array;
   prev: Uint8Array;
   clk: 'sync' | 'free';
+  /** The chain epoch (hex) of a restarted chain (payload v2); '' for the device's original chain. */
+  epoch: string;
   readings: ResolvedReading[];
   gap?: [number, number, string];
 }
@@ -111,7 +113,8 @@ export function checkBatch(topic: string, dev: string, bytes: Uint8Array, keys: 
     }
   }
   return {
-    kind: 'batch', topic, dev, seq: p.seq, kid: env.kid, kidHex, hash: sha256(bytes), prev: p.prev, clk: p.clk, readings,
+    kind: 'batch', topic, dev, seq: p.seq, kid: env.kid, kidHex, hash: sha256(bytes), prev: p.prev, clk: p.clk,
+    epoch: isOriginalEpoch(p.epoch) ? '' : hexOf(p.epoch!), readings,
     ...(p.gap ? { gap: p.gap } : {}),
   };
 }

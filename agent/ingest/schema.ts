@@ -7,7 +7,8 @@
 //   tapwire_devices   dev PK, pubkey (enrolled), enrolled_at
 //   tapwire_keys      (dev, kid) PK: the enrolled key (valid_from NULL) and every
 //                     key it rolled over to: signs seqs [valid_from, valid_until)
-//   tapwire_batches   (dev, seq) PK, hash, prev, kind data|gap, kid, clk, counts, gap range
+//   tapwire_batches   (dev, seq) PK, hash, prev, kind data|gap, kid, clk, counts, gap range,
+//                     epoch (v2: the chain epoch of a restarted chain; NULL = the original chain)
 //   tapwire_readings  (dev, seq, idx) PK, name, time, value|vs|vb, unit; index (dev, time)
 //   tapwire_rejects   received_at, topic, dev, seq, reason, code
 //   tapwire_parked    batches signed by a key not (yet) announced, kept until it is
@@ -15,7 +16,8 @@
 
 import { DbError, type Db } from './db.js';
 
-export const SCHEMA_VERSION = 1;
+/** 2: tapwire_batches.epoch (a version 1 database gets the column on start). */
+export const SCHEMA_VERSION = 2;
 
 // any constant: serialises schema creation between processes
 const SCHEMA_LOCK = 0x7461_7077; // "tapw"
@@ -55,8 +57,10 @@ CREATE TABLE IF NOT EXISTS tapwire_batches (
   gap_last bigint,
   gap_reason text,
   worker text,
+  epoch bytea,
   PRIMARY KEY (dev, seq)
 );
+ALTER TABLE tapwire_batches ADD COLUMN IF NOT EXISTS epoch bytea;
 CREATE TABLE IF NOT EXISTS tapwire_readings (
   dev text NOT NULL,
   seq bigint NOT NULL,
@@ -102,6 +106,9 @@ export async function ensureSchema(db: Db): Promise<void> {
       await tx.query(`INSERT INTO tapwire_meta (key, value) VALUES ('schema_version', $1)`, [String(SCHEMA_VERSION)]);
     } else if (!(found <= SCHEMA_VERSION)) {
       throw new DbError('ERR_DB_SCHEMA', `database ${db.where} has tapwire schema version ${rows[0]!.value}; this tapwire knows up to ${SCHEMA_VERSION}: upgrade tapwire`);
+    } else if (found < SCHEMA_VERSION) {
+      // the DDL above brought it up to date (ADD COLUMN IF NOT EXISTS); an older tapwire now refuses it
+      await tx.query(`UPDATE tapwire_meta SET value = $1 WHERE key = 'schema_version'`, [String(SCHEMA_VERSION)]);
     }
   });
 }

@@ -1,7 +1,7 @@
 // Storing checked messages, exactly once, inside the caller's transaction:
 // the devices' rows are locked, their keys re-read, every batch checked
 // against the chain the database holds (duplicate, conflict, prev-hash to the
-// stored neighbours), then batch rows, readings, rejects and parked batches go
+// stored neighbours of its chain epoch), then batch rows, readings, rejects and parked batches go
 // in with a few set-based inserts (unnest of arrays: one statement per table
 // whatever the row count). Invariant: a batch's readings are stored in the
 // same transaction as its batch row, or not at all; a duplicate is a no-op.
@@ -18,7 +18,8 @@ export type Outcome =
   | { kind: 'parked'; dev: string; kidHex: string }
   | Reject;
 
-interface Link { hash: Uint8Array; prev: Uint8Array }
+/** A stored batch as its neighbours see it; `epoch` '' = the device's original chain. */
+interface Link { hash: Uint8Array; prev: Uint8Array; epoch: string }
 
 const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 const at = (dev: string, seq: number): string => `${dev}\u0000${seq}`;
@@ -38,28 +39,38 @@ function settle(item: Checked, enrolled: Set<string>, keys: Map<string, DeviceKe
 async function loadLinks(tx: Sql, batches: CheckedBatch[]): Promise<Map<string, Link>> {
   const links = new Map<string, Link>();
   if (batches.length === 0) return links;
-  const rows = await tx.query<{ dev: string; seq: string | number; hash: Uint8Array; prev: Uint8Array }>(
-    `SELECT b.dev, b.seq, b.hash, b.prev FROM tapwire_batches b
+  const rows = await tx.query<{ dev: string; seq: string | number; hash: Uint8Array; prev: Uint8Array; epoch: string }>(
+    `SELECT b.dev, b.seq, b.hash, b.prev, coalesce(encode(b.epoch, 'hex'), '') AS epoch FROM tapwire_batches b
        JOIN unnest($1::text[], $2::int8[]) AS q(dev, seq) ON b.dev = q.dev AND b.seq BETWEEN q.seq - 1 AND q.seq + 1`,
     [batches.map((b) => b.dev), batches.map((b) => b.seq)]);
-  for (const r of rows) links.set(at(r.dev, Number(r.seq)), { hash: new Uint8Array(r.hash), prev: new Uint8Array(r.prev) });
+  for (const r of rows) links.set(at(r.dev, Number(r.seq)), { hash: new Uint8Array(r.hash), prev: new Uint8Array(r.prev), epoch: r.epoch });
   return links;
 }
 
-/** The chain verdict for one batch against what is stored (and stored earlier in this group). */
+/**
+ * The chain verdict for one batch against what is stored (and stored earlier
+ * in this group). Prev-hashes link only within a chain epoch: the first batch
+ * of a restarted chain has prev = zeros, whatever the old chain stored before
+ * it, and neighbours of two epochs are not compared (the report tells the
+ * restart). A (dev, seq) names one stored batch (the contract's key), so a
+ * restarted chain that reuses a seq the old one stored is a conflict.
+ */
 function chainCheck(b: CheckedBatch, links: Map<string, Link>): Outcome | undefined {
   const seen = links.get(at(b.dev, b.seq));
   if (seen) {
     if (same(seen.hash, b.hash)) return { kind: 'duplicate', dev: b.dev, seq: b.seq };
-    return reject(b.topic, b.dev, b.seq, 'conflict', `batch seq ${b.seq} differs from the stored batch seq ${b.seq}: the device signed two batches with one seq`);
+    const why = seen.epoch === b.epoch
+      ? 'the device signed two batches with one seq'
+      : 'a restarted chain (new epoch) reused a seq of the chain before it';
+    return reject(b.topic, b.dev, b.seq, 'conflict', `batch seq ${b.seq} differs from the stored batch seq ${b.seq}: ${why}`);
   }
   if (b.seq === 1 && !same(b.prev, ZERO_HASH)) return reject(b.topic, b.dev, b.seq, 'chain', 'batch seq 1 must have prev = 32 zero bytes');
   const before = links.get(at(b.dev, b.seq - 1));
-  if (before && !same(before.hash, b.prev)) {
+  if (before && before.epoch === b.epoch && !same(before.hash, b.prev)) {
     return reject(b.topic, b.dev, b.seq, 'chain', `prev of batch seq ${b.seq} is not the hash of the stored batch seq ${b.seq - 1}`);
   }
   const after = links.get(at(b.dev, b.seq + 1));
-  if (after && !same(after.prev, b.hash)) {
+  if (after && after.epoch === b.epoch && !same(after.prev, b.hash)) {
     return reject(b.topic, b.dev, b.seq, 'chain', `hash of batch seq ${b.seq} is not the prev of the stored batch seq ${b.seq + 1}`);
   }
   return undefined;
@@ -83,14 +94,15 @@ function unstorable(b: CheckedBatch): string | undefined {
 async function insertBatches(tx: Sql, batches: CheckedBatch[], worker: string): Promise<void> {
   if (batches.length === 0) return;
   await tx.query(
-    `INSERT INTO tapwire_batches (dev, seq, hash, prev, kind, kid, clk, readings, gap_first, gap_last, gap_reason, worker)
-     SELECT dev, seq, decode(hash, 'hex'), decode(prev, 'hex'), kind, decode(kid, 'hex'), clk, n, gf, gl, gr, $12
-       FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int4[], $9::int8[], $10::int8[], $11::text[])
-         AS x(dev, seq, hash, prev, kind, kid, clk, n, gf, gl, gr)`,
+    `INSERT INTO tapwire_batches (dev, seq, hash, prev, kind, kid, clk, readings, gap_first, gap_last, gap_reason, worker, epoch)
+     SELECT dev, seq, decode(hash, 'hex'), decode(prev, 'hex'), kind, decode(kid, 'hex'), clk, n, gf, gl, gr, $12, decode(nullif(ep, ''), 'hex')
+       FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int4[], $9::int8[], $10::int8[], $11::text[], $13::text[])
+         AS x(dev, seq, hash, prev, kind, kid, clk, n, gf, gl, gr, ep)`,
     [
       batches.map((b) => b.dev), batches.map((b) => b.seq), batches.map((b) => hexOf(b.hash)), batches.map((b) => hexOf(b.prev)),
       batches.map((b) => (b.gap ? 'gap' : 'data')), batches.map((b) => b.kidHex), batches.map((b) => b.clk), batches.map((b) => b.readings.length),
       batches.map((b) => b.gap?.[0] ?? null), batches.map((b) => b.gap?.[1] ?? null), batches.map((b) => b.gap?.[2] ?? null), worker,
+      batches.map((b) => b.epoch),
     ]);
   const n = batches.reduce((s, b) => s + b.readings.length, 0);
   if (n === 0) return;
@@ -164,7 +176,7 @@ export async function storeChecked(tx: Sql, items: Checked[], worker: string): P
     const problem = unstorable(item);
     const verdict = problem ? reject(item.topic, item.dev, item.seq, 'malformed', problem) : chainCheck(item, links);
     if (verdict) { outcomes.push(verdict); continue; }
-    links.set(at(item.dev, item.seq), { hash: item.hash, prev: item.prev });
+    links.set(at(item.dev, item.seq), { hash: item.hash, prev: item.prev, epoch: item.epoch });
     toStore.push(item);
     outcomes.push({ kind: 'stored', dev: item.dev, seq: item.seq, readings: item.readings.length });
   }

@@ -178,4 +178,37 @@ test('a parked batch whose key is never announced is rejected after the park tim
   await w.stop();
 });
 
+test('a device that restarted its chain (lost chain state: a new epoch, payload v2) is stored, not refused: the epoch starts with prev = zeros after the old chain; a seq the old chain holds stays a conflict; the report tells the restart and never calls it complete', async () => {
+  const db = await freshDb();
+  const dev = createSimDevice('epoch-1');
+  await enrol(db, [{ dev: dev.id, pubkey: dev.enrolledKey }]);
+  const w = worker(db, 'w');
+  const old = [dev.data(3), dev.data(3), dev.data(3), dev.data(3)];
+  for (const x of old) assert.is((await w.data(topic(dev.id), x.bytes)).kind, 'stored');
+  // the device kept evidence of seqs up to 3 only (seq 4 left, then its state was lost): its new epoch starts at 4
+  const epochA = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
+  const restarted = createBatchEncoder({ device: dev.id, signer: dev.signer(), clockSynced: () => true, nowMs: () => 0 }, { seq: 3, prev: new Uint8Array(32), epoch: epochA });
+  const reused = restarted.encodeReadings([{ name: 'sim:temp', time: 1_760_000_100, v: 4 }]);
+  const clash = await w.data(topic(dev.id), reused.bytes);
+  assert.ok(clash.kind === 'reject' && clash.code === 'conflict' && /restarted chain/.test(clash.reason), JSON.stringify(clash));
+  // a restart after every seq the cloud holds: its first batch links to nothing before it
+  const epochB = new Uint8Array([9, 9, 9, 9, 9, 9, 9, 9]);
+  const fresh = createBatchEncoder({ device: dev.id, signer: dev.signer(), clockSynced: () => true, nowMs: () => 0 }, { seq: 4, prev: new Uint8Array(32), epoch: epochB });
+  const e5 = fresh.encodeReadings([{ name: 'sim:temp', time: 1_760_000_200, v: 5 }]);
+  const e6 = fresh.encodeReadings([{ name: 'sim:temp', time: 1_760_000_201, v: 6 }]);
+  assert.is((await w.data(topic(dev.id), e6.bytes)).kind, 'stored');
+  assert.is((await w.data(topic(dev.id), e5.bytes)).kind, 'stored', 'the first batch of the epoch: prev = zeros, not the hash of the old chain\'s seq 4');
+  // within the epoch the chain is checked as ever
+  const forkOfEpoch = createBatchEncoder({ device: dev.id, signer: dev.signer(), clockSynced: () => true, nowMs: () => 0 }, { seq: 6, prev: sha256(new Uint8Array([1])), epoch: epochB })
+    .encodeReadings([{ name: 'sim:temp', time: 1_760_000_202, v: -7 }]);
+  const broken = await w.data(topic(dev.id), forkOfEpoch.bytes);
+  assert.is(broken.kind === 'reject' && broken.code, 'chain');
+  const stored = await db.query<{ seq: string; epoch: string | null }>(`SELECT seq, encode(epoch, 'hex') AS epoch FROM tapwire_batches WHERE dev = $1 ORDER BY seq`, [dev.id]);
+  assert.equal(stored.map((r) => [Number(r.seq), r.epoch]), [[1, null], [2, null], [3, null], [4, null], [5, '0909090909090909'], [6, '0909090909090909']]);
+  const report = await fleetReport(db);
+  const d = report.devices[0]!;
+  assert.equal([d.batches, d.chainRestarts, d.unexplained, d.complete], [6, 1, [], false]);
+  await w.stop();
+});
+
 test.run();
