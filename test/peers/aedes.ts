@@ -26,8 +26,11 @@ export interface AedesPeer {
   close(): Promise<void>;
 }
 
-export async function startAedes(opts: { authenticate?: AedesOptions['authenticate'] } = {}): Promise<AedesPeer> {
-  const broker = await Aedes.createBroker(opts.authenticate ? { authenticate: opts.authenticate } : {});
+export async function startAedes(opts: Pick<AedesOptions, 'authenticate' | 'authorizePublish'> = {}): Promise<AedesPeer> {
+  const broker = await Aedes.createBroker({
+    ...(opts.authenticate ? { authenticate: opts.authenticate } : {}),
+    ...(opts.authorizePublish ? { authorizePublish: opts.authorizePublish } : {}),
+  });
   const clients = new Map<string, Client>();
   const published: CapturedMessage[] = [];
   const sockets = new Set<Socket>();

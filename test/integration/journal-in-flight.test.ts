@@ -1,0 +1,94 @@
+// A drop at the journal's bound while batches are in flight (published, the
+// broker's PUBACK not yet back): a real aedes broker holds the agent's data
+// publishes (authorizePublish waits), so the window fills, then a burst fills
+// the journal and its oldest segment — the one holding the batches in flight —
+// is dropped. Those batches are not "unsent": when the broker lets them
+// through, the cloud has them, and no gap notice may name them.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { AuthorizePublishHandler } from 'aedes';
+import type { VerifyEvent } from '../../agent/verify/chain.js';
+import { startAedes } from '../peers/aedes.js';
+import { startDeviceRig } from '../peers/device-rig.js';
+import { waitFor } from '../helpers.js';
+
+const DEVICE = 'inflight-1';
+const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Holds the agent's data publishes (no PUBACK, no delivery) until released. */
+function publishGate(): { authorize: AuthorizePublishHandler; hold(): void; release(): void } {
+  let holding = false;
+  let held: Array<() => void> = [];
+  return {
+    authorize(client, packet, done) {
+      if (holding && client?.id === `tapwire-${DEVICE}` && packet.topic.endsWith('/data')) held.push(() => done(null));
+      else done(null);
+    },
+    hold() { holding = true; },
+    release() {
+      holding = false;
+      const go = held;
+      held = [];
+      for (const f of go) f();
+    },
+  };
+}
+
+test('batches in flight when the bound drops their segment are delivered and never told as lost; the unsent ones after them are told exactly', async () => {
+  const gate = publishGate();
+  const broker = await startAedes({ authorizePublish: gate.authorize });
+  const rig = await startDeviceRig({
+    url: broker.url, device: DEVICE, protocolVersion: 4,
+    batch: { maxRecords: 20, maxAgeMs: 100 }, journal: { maxBytes: 65_536, segmentBytes: 8192, fsyncIntervalMs: 50 },
+  });
+  const extra = Array.from({ length: 4 }, (_, i) => ` x${i}=${(i * 1.25 + 0.5).toFixed(2)}`).join('');
+  let n = 0;
+  const stream = async (count: number): Promise<void> => {
+    for (let i = 0; i < count; i++) {
+      rig.write(`n=${++n}${extra}`);
+      if (i % 20 === 19) await pause(10);
+    }
+  };
+  try {
+    const agent = await rig.startAgent();
+    await stream(40);
+    await waitFor(() => rig.cloud.values('field:n').length === 40, 10_000, 'readings before the hold');
+    gate.hold();
+    // ~250 KiB of batches while nothing is acknowledged: the 64 KiB bound overflows several times
+    await stream(2400);
+    await waitFor(() => /dropped batches in flight/.test(agent.stderr()), 15_000, 'a drop takes batches in flight');
+    await pause(300);
+    gate.release();
+    await stream(20);
+    await waitFor(() => rig.cloud.values('field:n').includes(n), 15_000, 'readings after the release');
+    assert.is(await agent.stop(), 0);
+
+    const log = agent.stderr();
+    const inFlight = [...log.matchAll(/dropped batches in flight: told only if the broker does not acknowledge them first=(\d+) last=(\d+)/g)]
+      .flatMap((m) => Array.from({ length: Number(m[2]) - Number(m[1]) + 1 }, (_, i) => Number(m[1]) + i));
+    const dropped = [...log.matchAll(/warn journal dropped unsent batches first=(\d+) last=(\d+)/g)]
+      .flatMap((m) => Array.from({ length: Number(m[2]) - Number(m[1]) + 1 }, (_, i) => Number(m[1]) + i));
+    assert.ok(inFlight.length > 0 && dropped.length > 0, 'both kinds of drop happened');
+    const received = new Set(rig.cloud.hashes.keys());
+    for (const seq of inFlight) {
+      assert.ok(received.has(seq), `in-flight seq ${seq} reached the cloud`);
+      assert.not.ok(dropped.includes(seq), `in-flight seq ${seq} is not told as dropped`);
+    }
+    const gaps = rig.cloud.events.filter((e): e is Extract<VerifyEvent, { kind: 'gap' }> => e.kind === 'gap');
+    const told = new Set(gaps.flatMap((g) => Array.from({ length: g.last - g.first + 1 }, (_, i) => g.first + i)));
+    assert.equal([...told].sort((a, b) => a - b), [...new Set(dropped)].sort((a, b) => a - b), 'the gap notices tell exactly the unsent drops');
+    const s = rig.cloud.summary();
+    for (let seq = s.firstSeq!; seq <= s.lastSeq!; seq++) {
+      assert.ok(received.has(seq) !== told.has(seq), `seq ${seq} is either received or told, not both or neither`);
+    }
+    assert.ok(s.complete, JSON.stringify(s));
+    assert.is(s.conflicts, 0);
+  } finally {
+    gate.release();
+    await rig.close();
+    await broker.close();
+  }
+});
+
+test.run();
