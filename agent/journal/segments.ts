@@ -117,9 +117,10 @@ export function createSegmentStore(deps: SegmentStoreDeps): SegmentStore {
       log.warn('could not count readings of a dropped segment', { file: seg.name, err: String(err) });
     }
     if (inFlight.length > 0 || unsent) return { inFlight, ...(unsent ? { unsent } : {}) };
-    // unreadable: every seq above the committed offset counts, without its readings
-    for (let seq = committed + 1; seq <= Math.min(sent, seg.lastSeq); seq++) inFlight.push({ seq, readings: 0 });
-    const first = Math.max(committed, sent) + 1;
+    // unreadable: every seq of the segment above the committed offset counts, without its readings
+    const from = Math.max(committed + 1, seg.firstSeq);
+    for (let seq = from; seq <= Math.min(sent, seg.lastSeq); seq++) inFlight.push({ seq, readings: 0 });
+    const first = Math.max(from, sent + 1);
     return first <= seg.lastSeq ? { inFlight, unsent: { first, last: seg.lastSeq, batches: seg.lastSeq - first + 1, readings: 0 } } : { inFlight };
   }
 
