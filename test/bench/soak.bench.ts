@@ -10,7 +10,11 @@
 //
 //   npm run bench -- soak
 //   TAPWIRE_SOAK_MINUTES=60   how long (default 20)
+//   TAPWIRE_SOAK_OUTAGE=1     the broker goes away after the first batch: a
+//                             broker outage at the real rate for the whole run
+//                             (the journal grows on disk, memory must not)
 
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, waitFor } from '../helpers.js';
 import { asLaunched, bundleOf, root, shippedFlags } from './footprint.bench.js';
@@ -33,8 +37,18 @@ async function start(c: Contender, dir: string): Promise<Running> {
   return { label: c.label, stage, rss: [], cpu0: treeCpuNs(spawned.child.pid!) };
 }
 
+/** Bytes of the journal's segment files under `dir`. */
+function journalBytes(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile() && e.name.endsWith('.twj')) n += statSync(join(e.parentPath, e.name)).size;
+  }
+  return n;
+}
+
 export async function run(): Promise<void> {
   const minutes = Number(process.env.TAPWIRE_SOAK_MINUTES ?? 20);
+  const outage = process.env.TAPWIRE_SOAK_OUTAGE === '1';
   const work = tempDir('tapwire-soak-');
   try {
     const outfile = bundleOf(root, join(work.path, 'dist'));
@@ -56,10 +70,11 @@ export async function run(): Promise<void> {
       await strikeStage(r.stage);
       d.remove();
     }
-    process.stdout.write(`\nSoak: the footprint workload at the ${POLL_MS} ms poll for ${minutes} min, two agents side by side; RSS MB every ${SAMPLE_MS / 1000} s\n`);
+    process.stdout.write(`\nSoak: the footprint workload at the ${POLL_MS} ms poll for ${minutes} min${outage ? ', the broker gone after the first batch (an outage)' : ''}, two agents side by side; RSS MB every ${SAMPLE_MS / 1000} s\n`);
     const dirs = contenders.map(() => tempDir('tapwire-soak-run-'));
     const running: Running[] = [];
     for (const [i, c] of contenders.entries()) running.push(await start(c, dirs[i]!.path));
+    if (outage) for (const r of running) await r.stage.broker.close();
     running.forEach((r, i) => process.stdout.write(`  column ${i + 1}: ${r.label}\n`));
     const t0 = performance.now();
     try {
@@ -79,6 +94,7 @@ export async function run(): Promise<void> {
         const last = r.rss.slice(-4).map((x) => (x / MB).toFixed(1)).join(', ');
         process.stdout.write(`${r.label}: peak RSS ${(memory(pid).hwm / MB).toFixed(1)} MB, last samples ${last} MB, CPU ${cpuMsPerS.toFixed(1)} ms/s\n`);
       }
+      if (outage) process.stdout.write(`journal on disk at the end: ${dirs.map((d) => `${(journalBytes(d.path) / MB).toFixed(1)} MB`).join(', ')}\n`);
     } finally {
       for (const r of running) await strikeStage(r.stage);
       for (const d of dirs) d.remove();

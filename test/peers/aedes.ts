@@ -23,6 +23,7 @@ export interface AedesPeer {
   published: CapturedMessage[];
   /** TCP connections accepted so far. */
   connections(): number;
+  /** Stops the broker (a second call does nothing). */
   close(): Promise<void>;
 }
 
@@ -35,6 +36,7 @@ export async function startAedes(opts: Pick<AedesOptions, 'authenticate' | 'auth
   const published: CapturedMessage[] = [];
   const sockets = new Set<Socket>();
   let connections = 0;
+  let closed = false;
 
   broker.on('client', (c) => { clients.set(c.id, c); });
   broker.on('clientDisconnect', (c) => { if (clients.get(c.id) === c) clients.delete(c.id); });
@@ -68,6 +70,8 @@ export async function startAedes(opts: Pick<AedesOptions, 'authenticate' | 'auth
     published,
     connections: () => connections,
     async close() {
+      if (closed) return;
+      closed = true;
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
       await new Promise<void>((r) => broker.close(() => r()));
