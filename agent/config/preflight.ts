@@ -169,6 +169,8 @@ export function stateDirProblem(stateDir: string, opts: PreflightOptions = {}): 
       mkdirSync(d, { mode: 0o700 });
       made.push(d);
     } catch (err) {
+      // another process made it meanwhile (services starting at once on a fresh card): fine if it is a directory
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && isDirectory(d)) continue;
       problem = `${dir} cannot be created (mkdir ${d}): ${errnoWords(err)}`;
       break;
     }
@@ -180,6 +182,10 @@ export function stateDirProblem(stateDir: string, opts: PreflightOptions = {}): 
     }
   }
   return problem;
+}
+
+function isDirectory(p: string): boolean {
+  try { return lstatSync(p).isDirectory(); } catch { return false; }
 }
 
 function readlinkSafe(p: string): string {
