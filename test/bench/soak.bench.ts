@@ -14,9 +14,9 @@
 //                             broker outage at the real rate for the whole run
 //                             (the journal grows on disk, memory must not)
 
-import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, waitFor } from '../helpers.js';
+import { segmentBytesOnDisk } from '../peers/journal-disk.js';
 import { asLaunched, bundleOf, root, shippedFlags } from './footprint.bench.js';
 import { tapwire, type Contender } from './footprint/contenders.js';
 import { setStage, strikeStage, type Stage } from './footprint/stage.js';
@@ -35,15 +35,6 @@ async function start(c: Contender, dir: string): Promise<Running> {
   await waitFor(() => broker.published.length > 0 || spawned.child.exitCode !== null, 30_000, `${c.label}: first batch`);
   if (spawned.child.exitCode !== null) throw new Error(`${c.label} exited with ${spawned.child.exitCode}:\n${spawned.stderr()}`);
   return { label: c.label, stage, rss: [], cpu0: treeCpuNs(spawned.child.pid!) };
-}
-
-/** Bytes of the journal's segment files under `dir`. */
-function journalBytes(dir: string): number {
-  let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile() && e.name.endsWith('.twj')) n += statSync(join(e.parentPath, e.name)).size;
-  }
-  return n;
 }
 
 export async function run(): Promise<void> {
@@ -94,7 +85,7 @@ export async function run(): Promise<void> {
         const last = r.rss.slice(-4).map((x) => (x / MB).toFixed(1)).join(', ');
         process.stdout.write(`${r.label}: peak RSS ${(memory(pid).hwm / MB).toFixed(1)} MB, last samples ${last} MB, CPU ${cpuMsPerS.toFixed(1)} ms/s\n`);
       }
-      if (outage) process.stdout.write(`journal on disk at the end: ${dirs.map((d) => `${(journalBytes(d.path) / MB).toFixed(1)} MB`).join(', ')}\n`);
+      if (outage) process.stdout.write(`journal on disk at the end: ${dirs.map((d) => `${(segmentBytesOnDisk(join(d.path, 'state')) / MB).toFixed(1)} MB`).join(', ')}\n`);
     } finally {
       for (const r of running) await strikeStage(r.stage);
       for (const d of dirs) d.remove();
