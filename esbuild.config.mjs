@@ -153,11 +153,30 @@ export async function buildBundle(opts = {}) {
   // cjs bundle as ESM (ReferenceError: require is not defined in ES module scope)
   writeFileSync(join(outdir, 'package.json'), '{ "type": "commonjs" }\n');
   // preloaded by the launcher beside the bundle: V8's code cache on a system Node
-  copyFileSync(join(root, 'build', 'compile-cache.cjs'), join(outdir, 'compile-cache.cjs'));
+  await buildHelper('compile-cache.cjs', join(outdir, 'compile-cache.cjs'));
   // the banner's shebang makes it a command: `./dist/tapwire.js --help`, and `npm link` → `tapwire`
   chmodSync(outfile, 0o755);
   const prebuilds = copyPrebuilds(found, outdir);
   return { outfile, prebuilds, addons: [...found.keys()] };
+}
+
+/**
+ * One of the small start-up scripts in build/ (compile-cache.cjs, sea-main.cjs) as
+ * one readable file with build/code-cache.cjs, which both require, inlined.
+ * @param {string} name  the script in build/
+ * @param {string} outfile
+ */
+export async function buildHelper(name, outfile) {
+  await esbuild.build({
+    entryPoints: [join(root, 'build', name)],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    charset: 'ascii',
+    logLevel: 'silent',
+  });
 }
 
 function parseArgs(argv) {

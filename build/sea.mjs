@@ -17,7 +17,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildBundle } from '../esbuild.config.mjs';
+import { buildBundle, buildHelper } from '../esbuild.config.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -173,6 +173,10 @@ export async function buildSea(opts = {}) {
     const hostVersion = run(hostNode, ['--version']).trim();
     if (hostVersion !== `v${version}`) throw new Error(`${hostNode} reports ${hostVersion}, expected v${version}`);
 
+    // the blob's main: runs the bundle (an asset) from a code cache made at run time
+    const main = join(workDir, 'tapwire-main.js');
+    await buildHelper('sea-main.cjs', main);
+
     const seaDir = join(outdir, 'sea');
     mkdirSync(seaDir, { recursive: true });
     const binaries = [];
@@ -182,25 +186,25 @@ export async function buildSea(opts = {}) {
       // The blob for every arch comes from the x64 Node of the SAME version: the blob
       // format depends on the Node version, not the CPU (no snapshot, no code cache).
       const assets = Object.fromEntries(addons.map((name) => [`native/${name}.node`, join(outdir, 'prebuilds', t.prebuild(name))]));
+      assets['tapwire.js'] = outfile;
       for (const f of Object.values(assets)) if (!existsSync(f)) throw new Error(`missing prebuild ${f}`);
       const blob = join(workDir, `sea-${arch}.blob`);
       const config = join(workDir, `sea-${arch}.json`);
       writeFileSync(config, JSON.stringify({
-        main: basename(outfile), // relative to cwd=outdir: the blob records this name, not a build path
+        main: basename(main), // relative to cwd=workDir: the blob records this name, not a build path
         output: blob,
         disableExperimentalSEAWarning: true,
         useSnapshot: false,
-        // No V8 code cache, though it would start the x64 executable from compiled code (measured:
-        // parser zones gone from malloc, 54.3 -> 49.5 MB peak RSS at `--version`, start 77 -> 45 ms):
-        // the cache holds string hashes made with a random seed, so no two builds' blobs are equal
-        // (the release is reproducible), and a cache made with a fixed --hash-seed is refused by a
-        // process that does not run with that seed. It is also CPU-specific: the arm64 blob is
-        // made on x64. (The bundle on a system Node gets its cache at run time: compile-cache.cjs.)
+        // No V8 code cache in the blob: it holds string hashes made with a random seed, so no two
+        // builds' blobs would be equal (the release is reproducible), a cache made with a fixed
+        // --hash-seed is refused by a process that does not run with that seed, and it is
+        // CPU-specific (the arm64 blob is made on x64). The main makes one on the device instead
+        // (build/sea-main.cjs), as compile-cache.cjs does for the bundle on a system Node.
         useCodeCache: false,
         execArgv: DEVICE_NODE_FLAGS,
         assets,
       }, null, 2));
-      run(hostNode, ['--experimental-sea-config', config], { cwd: outdir });
+      run(hostNode, ['--experimental-sea-config', config], { cwd: workDir });
 
       const final = join(seaDir, `tapwire-linux-${arch}`);
       const tmp = `${final}.tmp`;
