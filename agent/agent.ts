@@ -78,7 +78,7 @@ export function createAgent(config: ResolvedConfig, deps: AgentDeps): Agent {
   const parts = createPartList([
     statusFile, // its last write comes after everything else stopped
     journalPart,
-    createUplinkPart(uplink, { journal, clock, log }),
+    createUplinkPart(uplink, { journal, appends: batches, clock, log }),
     batches,
     createSourcesPart(sources, { sink: (r) => { batches.add(r); observers.values.record(r); }, counters, log }),
     { name: 'running', start() { state = 'running'; log.info('agent running', runningFacts()); }, stop() { state = 'stopping'; } },

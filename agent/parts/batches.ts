@@ -20,6 +20,8 @@ export interface Batches extends Part {
   add(reading: Reading): void;
   /** Runs `work` in the append chain, after what is still untold. */
   enqueue(work: () => Promise<void>): void;
+  /** Resolves once everything queued so far is journaled (or told). */
+  idle(): Promise<void>;
   /** Readings in the open batch. */
   pending(): number;
   /** Why the pipeline is stuck (see progress.ts), or undefined. */
@@ -65,6 +67,7 @@ export function createBatches(config: Pick<ResolvedConfig, 'batch' | 'journal'>,
     name: 'batches',
     add: (r) => batcher.add(r),
     enqueue,
+    idle: () => chain,
     pending: () => batcher.pending(),
     stalled: (limitMs, j) => progress.stalled(limitMs, { pendingReadings: batcher.pending(), ...j }),
     start() {},

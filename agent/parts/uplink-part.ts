@@ -1,6 +1,9 @@
 // The uplink as a part: its options from the config, started after the
 // journal opened; at stop, what is durable is published if the broker
-// acknowledges it quickly (bounded), then the connection closes.
+// acknowledges it quickly (bounded), then the connection closes. Batches that
+// a drop took from the journal while they were in flight, and that the broker
+// has not acknowledged by then, are told as after any lost connection: their
+// gap notice is journaled before the journal closes, and sent at the next start.
 
 import type { Clock } from '../../hal/clock.js';
 import type { ResolvedConfig } from '../config/load.js';
@@ -34,7 +37,15 @@ export function uplinkOptions(config: Pick<ResolvedConfig, 'device' | 'uplink'>,
   };
 }
 
-export function createUplinkPart(uplink: Uplink, deps: { journal: Pick<Journal, 'sync' | 'committedSeq' | 'durableSeq'>; clock: Clock; log: Logger }): Part {
+export interface UplinkPartDeps {
+  journal: Pick<Journal, 'sync' | 'committedSeq' | 'durableSeq' | 'rewind'>;
+  /** The append chain (batches.ts): a gap notice told at stop is journaled when it is idle. */
+  appends: { idle(): Promise<void> };
+  clock: Clock;
+  log: Logger;
+}
+
+export function createUplinkPart(uplink: Uplink, deps: UplinkPartDeps): Part {
   const { journal, clock } = deps;
   /** Waits (bounded) until everything durable is acknowledged, while connected. */
   async function drain(maxMs: number): Promise<void> {
@@ -51,6 +62,9 @@ export function createUplinkPart(uplink: Uplink, deps: { journal: Pick<Journal, 
       await journal.sync().catch(() => undefined);
       await drain(STOP_DRAIN_MS);
       await uplink.stop().catch((err: Error) => deps.log.warn('uplink stop failed', { cause: err.message }));
+      // no acknowledgement can come any more: what a drop took in flight is told now, not at the next start
+      journal.rewind();
+      await deps.appends.idle();
     },
   };
 }

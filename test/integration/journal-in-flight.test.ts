@@ -16,8 +16,8 @@ import { waitFor } from '../helpers.js';
 const DEVICE = 'inflight-1';
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Holds the agent's data publishes (no PUBACK, no delivery) until released. */
-function publishGate(): { authorize: AuthorizePublishHandler; hold(): void; release(): void } {
+/** Holds the agent's data publishes (no PUBACK, no delivery) until released, or discarded (the broker never had them). */
+function publishGate(): { authorize: AuthorizePublishHandler; hold(): void; release(): void; discard(): void } {
   let holding = false;
   let held: Array<() => void> = [];
   return {
@@ -32,8 +32,19 @@ function publishGate(): { authorize: AuthorizePublishHandler; hold(): void; rele
       held = [];
       for (const f of go) f();
     },
+    discard() {
+      holding = false;
+      held = []; // never authorized: never delivered, never acknowledged
+    },
   };
 }
+
+/** Every seq of the log lines matching `re` (with first= and last= groups). */
+const seqsOf = (log: string, re: RegExp): number[] =>
+  [...log.matchAll(re)].flatMap((m) => Array.from({ length: Number(m[2]) - Number(m[1]) + 1 }, (_, i) => Number(m[1]) + i));
+const IN_FLIGHT_DROP = /dropped batches in flight: told only if the broker does not acknowledge them first=(\d+) last=(\d+)/g;
+const UNSENT_DROP = /warn journal dropped unsent batches first=(\d+) last=(\d+)/g;
+const EXTRA = Array.from({ length: 4 }, (_, i) => ` x${i}=${(i * 1.25 + 0.5).toFixed(2)}`).join('');
 
 test('batches in flight when the bound drops their segment are delivered and never told as lost; the unsent ones after them are told exactly', async () => {
   const gate = publishGate();
@@ -42,11 +53,10 @@ test('batches in flight when the bound drops their segment are delivered and nev
     url: broker.url, device: DEVICE, protocolVersion: 4,
     batch: { maxRecords: 20, maxAgeMs: 100 }, journal: { maxBytes: 65_536, segmentBytes: 8192, fsyncIntervalMs: 50 },
   });
-  const extra = Array.from({ length: 4 }, (_, i) => ` x${i}=${(i * 1.25 + 0.5).toFixed(2)}`).join('');
   let n = 0;
   const stream = async (count: number): Promise<void> => {
     for (let i = 0; i < count; i++) {
-      rig.write(`n=${++n}${extra}`);
+      rig.write(`n=${++n}${EXTRA}`);
       if (i % 20 === 19) await pause(10);
     }
   };
@@ -65,10 +75,8 @@ test('batches in flight when the bound drops their segment are delivered and nev
     assert.is(await agent.stop(), 0);
 
     const log = agent.stderr();
-    const inFlight = [...log.matchAll(/dropped batches in flight: told only if the broker does not acknowledge them first=(\d+) last=(\d+)/g)]
-      .flatMap((m) => Array.from({ length: Number(m[2]) - Number(m[1]) + 1 }, (_, i) => Number(m[1]) + i));
-    const dropped = [...log.matchAll(/warn journal dropped unsent batches first=(\d+) last=(\d+)/g)]
-      .flatMap((m) => Array.from({ length: Number(m[2]) - Number(m[1]) + 1 }, (_, i) => Number(m[1]) + i));
+    const inFlight = seqsOf(log, IN_FLIGHT_DROP);
+    const dropped = seqsOf(log, UNSENT_DROP);
     assert.ok(inFlight.length > 0 && dropped.length > 0, 'both kinds of drop happened');
     const received = new Set(rig.cloud.hashes.keys());
     for (const seq of inFlight) {
@@ -84,6 +92,54 @@ test('batches in flight when the bound drops their segment are delivered and nev
     }
     assert.ok(s.complete, JSON.stringify(s));
     assert.is(s.conflicts, 0);
+  } finally {
+    gate.release();
+    await rig.close();
+    await broker.close();
+  }
+});
+
+test('batches a drop took in flight and still unacknowledged at a clean stop are told before the journal closes, with their reason, and sent at the next start', async () => {
+  const gate = publishGate();
+  const broker = await startAedes({ authorizePublish: gate.authorize });
+  const rig = await startDeviceRig({
+    url: broker.url, device: DEVICE, protocolVersion: 4,
+    batch: { maxRecords: 20, maxAgeMs: 100 }, journal: { maxBytes: 65_536, segmentBytes: 8192, fsyncIntervalMs: 50 },
+  });
+  let n = 0;
+  try {
+    const first = await rig.startAgent();
+    for (let i = 0; i < 40; i++) rig.write(`n=${++n}${EXTRA}`);
+    await waitFor(() => rig.cloud.values('field:n').length === 40, 10_000, 'readings before the hold');
+    gate.hold();
+    for (let i = 0; i < 2400; i++) {
+      rig.write(`n=${++n}${EXTRA}`);
+      if (i % 20 === 19) await pause(10);
+    }
+    await waitFor(() => /dropped batches in flight/.test(first.stderr()), 15_000, 'a drop takes batches in flight');
+    await pause(300);
+    // a clean stop while the broker still holds them: no PUBACK will ever come for them
+    assert.is(await first.stop(), 0);
+    gate.discard();
+    const inFlight = seqsOf(first.stderr(), IN_FLIGHT_DROP);
+    assert.ok(inFlight.length > 0, 'batches were dropped in flight');
+    const toldAtStop = seqsOf(first.stderr(), UNSENT_DROP);
+    for (const seq of inFlight) assert.ok(toldAtStop.includes(seq), `in-flight seq ${seq} is told at the stop`);
+
+    const second = await rig.startAgent();
+    await waitFor(() => rig.cloud.summary().complete, 15_000, 'the cloud has every seq, received or told');
+    assert.is(await second.stop(), 0);
+    assert.not.match(second.stderr(), /never told|cut short by a crash/, 'nothing is found missing at the next start');
+
+    const received = new Set(rig.cloud.hashes.keys());
+    const gaps = rig.cloud.events.filter((e): e is Extract<VerifyEvent, { kind: 'gap' }> => e.kind === 'gap');
+    for (const seq of inFlight) {
+      assert.not.ok(received.has(seq), `in-flight seq ${seq} never reached the cloud`);
+      const told = gaps.filter((g) => g.first <= seq && seq <= g.last);
+      assert.is(told.length, 1, `in-flight seq ${seq} is told once`);
+      assert.is(told[0]!.reason, 'journal-full', `in-flight seq ${seq}: told with the drop's reason`);
+    }
+    assert.is(rig.cloud.summary().conflicts, 0);
   } finally {
     gate.release();
     await rig.close();
