@@ -11,6 +11,7 @@ import type { AuthorizePublishHandler } from 'aedes';
 import type { VerifyEvent } from '../../agent/verify/chain.js';
 import { startAedes } from '../peers/aedes.js';
 import { startDeviceRig } from '../peers/device-rig.js';
+import type { AgentProcess } from '../peers/agent-process.js';
 import { waitFor } from '../helpers.js';
 
 const DEVICE = 'inflight-1';
@@ -46,7 +47,8 @@ const IN_FLIGHT_DROP = /dropped batches in flight: told only if the broker does 
 const UNSENT_DROP = /warn journal dropped unsent batches first=(\d+) last=(\d+)/g;
 const EXTRA = Array.from({ length: 4 }, (_, i) => ` x${i}=${(i * 1.25 + 0.5).toFixed(2)}`).join('');
 
-test('batches in flight when the bound drops their segment are delivered and never told as lost; the unsent ones after them are told exactly', async () => {
+/** A broker whose gate can hold the agent's data publishes, a device rig on it, and a writer of sensor lines. */
+async function heldBrokerRig() {
   const gate = publishGate();
   const broker = await startAedes({ authorizePublish: gate.authorize });
   const rig = await startDeviceRig({
@@ -60,20 +62,36 @@ test('batches in flight when the bound drops their segment are delivered and nev
       if (i % 20 === 19) await pause(10);
     }
   };
+  return {
+    gate, rig, stream,
+    lastN: () => n,
+    /** 40 readings through, then the gate holds while ~250 KiB of batches overflow the 64 KiB bound several times. */
+    async overflowWhileHeld(agent: AgentProcess): Promise<void> {
+      await stream(40);
+      await waitFor(() => rig.cloud.values('field:n').length === 40, 10_000, 'readings before the hold');
+      gate.hold();
+      await stream(2400);
+      await waitFor(() => /dropped batches in flight/.test(agent.stderr()), 15_000, 'a drop takes batches in flight');
+      await pause(300);
+    },
+    async close(): Promise<void> {
+      gate.release();
+      await rig.close();
+      await broker.close();
+    },
+  };
+}
+
+test('batches in flight when the bound drops their segment are delivered and never told as lost; the unsent ones after them are told exactly', async () => {
+  const h = await heldBrokerRig();
+  const { rig } = h;
   try {
     const agent = await rig.startAgent();
-    await stream(40);
-    await waitFor(() => rig.cloud.values('field:n').length === 40, 10_000, 'readings before the hold');
-    gate.hold();
-    // ~250 KiB of batches while nothing is acknowledged: the 64 KiB bound overflows several times
-    await stream(2400);
-    await waitFor(() => /dropped batches in flight/.test(agent.stderr()), 15_000, 'a drop takes batches in flight');
-    await pause(300);
-    gate.release();
-    await stream(20);
-    await waitFor(() => rig.cloud.values('field:n').includes(n), 15_000, 'readings after the release');
+    await h.overflowWhileHeld(agent);
+    h.gate.release();
+    await h.stream(20);
+    await waitFor(() => rig.cloud.values('field:n').includes(h.lastN()), 15_000, 'readings after the release');
     assert.is(await agent.stop(), 0);
-
     const log = agent.stderr();
     const inFlight = seqsOf(log, IN_FLIGHT_DROP);
     const dropped = seqsOf(log, UNSENT_DROP);
@@ -93,34 +111,19 @@ test('batches in flight when the bound drops their segment are delivered and nev
     assert.ok(s.complete, JSON.stringify(s));
     assert.is(s.conflicts, 0);
   } finally {
-    gate.release();
-    await rig.close();
-    await broker.close();
+    await h.close();
   }
 });
 
 test('batches a drop took in flight and still unacknowledged at a clean stop are told before the journal closes, with their reason, and sent at the next start', async () => {
-  const gate = publishGate();
-  const broker = await startAedes({ authorizePublish: gate.authorize });
-  const rig = await startDeviceRig({
-    url: broker.url, device: DEVICE, protocolVersion: 4,
-    batch: { maxRecords: 20, maxAgeMs: 100 }, journal: { maxBytes: 65_536, segmentBytes: 8192, fsyncIntervalMs: 50 },
-  });
-  let n = 0;
+  const h = await heldBrokerRig();
+  const { rig } = h;
   try {
     const first = await rig.startAgent();
-    for (let i = 0; i < 40; i++) rig.write(`n=${++n}${EXTRA}`);
-    await waitFor(() => rig.cloud.values('field:n').length === 40, 10_000, 'readings before the hold');
-    gate.hold();
-    for (let i = 0; i < 2400; i++) {
-      rig.write(`n=${++n}${EXTRA}`);
-      if (i % 20 === 19) await pause(10);
-    }
-    await waitFor(() => /dropped batches in flight/.test(first.stderr()), 15_000, 'a drop takes batches in flight');
-    await pause(300);
+    await h.overflowWhileHeld(first);
     // a clean stop while the broker still holds them: no PUBACK will ever come for them
     assert.is(await first.stop(), 0);
-    gate.discard();
+    h.gate.discard();
     const inFlight = seqsOf(first.stderr(), IN_FLIGHT_DROP);
     assert.ok(inFlight.length > 0, 'batches were dropped in flight');
     const toldAtStop = seqsOf(first.stderr(), UNSENT_DROP);
@@ -141,9 +144,7 @@ test('batches a drop took in flight and still unacknowledged at a clean stop are
     }
     assert.is(rig.cloud.summary().conflicts, 0);
   } finally {
-    gate.release();
-    await rig.close();
-    await broker.close();
+    await h.close();
   }
 });
 
