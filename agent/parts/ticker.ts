@@ -9,11 +9,13 @@ import type { Part } from './part.js';
 export interface PeriodicJob {
   readonly name: string;
   readonly everyMs: number;
+  /** When its first run comes after start; without it the job runs at start (waited for). */
+  readonly firstMs?: number;
   /** Runs on the tick; a promise it returns is waited for only at start (the job serialises itself). */
   tick(): void | Promise<void>;
 }
 
-/** A part that runs every job once at start, then each every `everyMs` (monotonic), until stop. */
+/** A part that runs every job once at start (or `firstMs` after it), then each every `everyMs` (monotonic), until stop. */
 export function createTicker(jobs: readonly PeriodicJob[], deps: { clock: Clock; log: Logger }): Part {
   const { clock, log } = deps;
   const last = jobs.map(() => 0);
@@ -53,7 +55,12 @@ export function createTicker(jobs: readonly PeriodicJob[], deps: { clock: Clock;
     /** Runs every job once (and waits for it: status.json is there when the agent has started), then ticks. */
     async start() {
       running = true;
-      await Promise.all(jobs.map((_, i) => run(i)));
+      const now = clock.monotonic();
+      await Promise.all(jobs.map((j, i) => {
+        if (j.firstMs === undefined) return run(i);
+        last[i] = now + j.firstMs - j.everyMs; // due firstMs from now
+        return undefined;
+      }));
       schedule();
     },
     stop() {

@@ -63,4 +63,19 @@ test('one timer, each job at its own period; a job that throws runs again at its
   assert.is(runs.fast!.length, 51, 'nothing after stop');
 });
 
+test('a job with firstMs is not run at start: first firstMs after it, then every everyMs', async () => {
+  const clock = createManualClock();
+  const runs: Record<string, number[]> = { now: [], later: [] };
+  const ticker = createTicker([
+    { name: 'now', everyMs: 1000, tick() { runs.now!.push(clock.monotonic()); } },
+    { name: 'later', everyMs: 4000, firstMs: 1500, tick() { runs.later!.push(clock.monotonic()); } },
+  ], { clock, log: silentLogger });
+  await ticker.start();
+  assert.equal(runs, { now: [0], later: [] });
+  await clock.advance(10_000);
+  assert.equal(runs.later, [1500, 5500, 9500]);
+  assert.equal(runs.now, [0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10_000]);
+  await ticker.stop();
+});
+
 test.run();
