@@ -1,9 +1,8 @@
 // A full GC 30 s after start, then every 2 minutes (issue 16). On a steady
 // load V8 runs its full GC rarely, and RSS climbed ~1 MB/min from the 7th
 // minute at the 100 ms poll (56 -> 66 MB in 20 min, then a 62-66 MB sawtooth;
-// the live heap stays
-// ~7.5 MB: garbage, not a leak). Side by side at the 100 ms poll for 11.5
-// minutes: with a GC every 2 minutes 55.8-57.5 MB (~0.1 MB/min at the end);
+// the live heap stays ~7.5 MB: garbage, not a leak). Side by side at the
+// 100 ms poll for 11.5 minutes: with a GC every 2 minutes 55.8-57.5 MB (~0.1 MB/min at the end);
 // every 5 minutes it climbed almost like no GC at all (60.4 vs 62.2 MB), and
 // so did V8's incremental GC every 5 minutes. A GC holds the event loop
 // ~20 ms (~0.17 ms/s of CPU at this period); a Modbus answer that arrives
