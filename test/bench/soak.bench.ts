@@ -1,7 +1,8 @@
 // Soak (issue 16): RSS over many minutes, which the footprint bench's minute
 // does not show. On a steady load V8 runs its full GC rarely and RSS climbed
-// ~1 MB/min from the 7th minute; the agent runs a full GC every 2 minutes
-// (agent/parts/heap-trim.ts) when its node has --expose-gc. Two agents side by
+// ~1 MB/min from the 7th minute; the agent runs a full GC 30 s after start,
+// then every 2 minutes (agent/parts/heap-trim.ts) when its node has
+// --expose-gc. Two agents side by
 // side on the footprint workload (100 ms poll, each on its own pty, Modbus
 // slave and broker), both the x64 bundle with its code cache primed: as
 // shipped (DEVICE_NODE_FLAGS, heap trim on) and the same without --expose-gc
@@ -50,7 +51,7 @@ export async function run(): Promise<void> {
     const without = asLaunched(outfile, withoutFlags);
     const cacheOf = (env: NodeJS.ProcessEnv, name: string): NodeJS.ProcessEnv => (env.TAPWIRE_CACHE_DIR ? { TAPWIRE_CACHE_DIR: `${env.TAPWIRE_CACHE_DIR}-${name}` } : {});
     const contenders = [
-      tapwire(`as shipped (${flags.join(' ')}): heap trim every 2 min`, process.execPath, withTrim.args, cacheOf(withTrim.env, 'trim')),
+      tapwire(`as shipped (${flags.join(' ')}): heap trim 30 s after start, then every 2 min`, process.execPath, withTrim.args, cacheOf(withTrim.env, 'trim')),
       tapwire('without --expose-gc: no heap trim', process.execPath, without.args, cacheOf(without.env, 'plain')),
     ];
     // prime each cache dir once (a device has started before)
