@@ -2,12 +2,11 @@
 // does not show. On a steady load V8 runs its full GC rarely and RSS climbed
 // ~1 MB/min from the 7th minute; the agent runs a full GC 30 s after start,
 // then every 2 minutes (agent/parts/heap-trim.ts) when its node has
-// --expose-gc. Two agents side by
-// side on the footprint workload (100 ms poll, each on its own pty, Modbus
-// slave and broker), both the x64 bundle with its code cache primed: as
-// shipped (DEVICE_NODE_FLAGS, heap trim on) and the same without --expose-gc
-// (heap trim off) as the same-run baseline. Prints RSS every 30 s, the peak
-// and CPU; asserts nothing.
+// --expose-gc. Two agents side by side on the footprint workload (100 ms poll,
+// each on its own pty, Modbus slave and broker), both the x64 bundle with its
+// code cache primed: as shipped (DEVICE_NODE_FLAGS, heap trim on) and the same
+// without --expose-gc (heap trim off) as the same-run baseline. Prints RSS
+// every 30 s, the peak and CPU; asserts nothing.
 //
 //   npm run bench -- soak
 //   TAPWIRE_SOAK_MINUTES=60   how long (default 20)
