@@ -55,8 +55,8 @@ const POSTJECT = 'postject@1.0.0-alpha.6';
  *                            live after a forced GC, flat). With it, in 4 min side
  *                            by side: flat at 61.7 MB from 90 s on, vs 63.5 MB and
  *                            rising. Not a cap: V8 raises the limit if live data grows.
- *   --expose-gc              lets the agent run a full GC every 2 minutes
- *                            (agent/parts/heap-trim.ts): even with the flag above,
+ *   --expose-gc              lets the agent run a full GC 30 s after start, then
+ *                            every 2 minutes (agent/parts/heap-trim.ts): even with the flag above,
  *                            RSS climbed ~1 MB/min from the 7th minute on.
  * Rejected (numbers in the commit): --lite-mode (+17% CPU at the 100 ms poll),
  * --optimize-for-size (no RSS gain), --max-old-space-size (caps, does not shrink).
