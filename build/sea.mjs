@@ -56,8 +56,9 @@ const POSTJECT = 'postject@1.0.0-alpha.6';
  *                            by side: flat at 61.7 MB from 90 s on, vs 63.5 MB and
  *                            rising. Not a cap: V8 raises the limit if live data grows.
  *   --expose-gc              lets the agent run a full GC 30 s after start, then
- *                            every 2 minutes (agent/parts/heap-trim.ts): even with the flag above,
- *                            RSS climbed ~1 MB/min from the 7th minute on.
+ *                            every 2 minutes (agent/parts/heap-trim.ts): even with
+ *                            the flag above, RSS climbed ~1 MB/min from the 7th
+ *                            minute on.
  * Rejected (numbers in the commit): --lite-mode (+17% CPU at the 100 ms poll),
  * --optimize-for-size (no RSS gain), --max-old-space-size (caps, does not shrink).
  */
@@ -187,7 +188,7 @@ export async function buildSea(opts = {}) {
       // format depends on the Node version, not the CPU (no snapshot, no code cache).
       const assets = Object.fromEntries(addons.map((name) => [`native/${name}.node`, join(outdir, 'prebuilds', t.prebuild(name))]));
       assets['tapwire.js'] = outfile;
-      for (const f of Object.values(assets)) if (!existsSync(f)) throw new Error(`missing prebuild ${f}`);
+      for (const f of Object.values(assets)) if (!existsSync(f)) throw new Error(`missing asset ${f}`);
       const blob = join(workDir, `sea-${arch}.blob`);
       const config = join(workDir, `sea-${arch}.json`);
       writeFileSync(config, JSON.stringify({
