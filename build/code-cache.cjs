@@ -23,7 +23,8 @@ const PREFIX = 'tapwire-';
 const SUFFIX = '.v8cache';
 
 /** `<cache dir>/v8` when it is ours alone (made 0700 if missing), else undefined. */
-function ownPrivateDir(env = process.env) {
+function ownPrivateDir() {
+  const env = process.env;
   const base = env.TAPWIRE_CACHE_DIR || (env.CACHE_DIRECTORY ? env.CACHE_DIRECTORY.split(':')[0] : '');
   if (!base) return undefined;
   const dir = path.join(base, 'v8');
@@ -43,15 +44,17 @@ function ownPrivateDir(env = process.env) {
  * With no `dir` it compiles without a cache.
  */
 function runCached(source, filename, dir) {
+  let file;
+  let cachedData;
+  if (dir !== undefined) {
+    const key = createHash('sha256').update(`${process.version}\0${process.execArgv.join(' ')}\0`).update(source).digest('hex').slice(0, 16);
+    file = path.join(dir, `${PREFIX}${key}${SUFFIX}`);
+    try { cachedData = fs.readFileSync(file); } catch { /* the first start of this build */ }
+  }
   // import() inside the bundle (the cloud-side database drivers) resolves as from the main script
   const importModuleDynamically = vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
-  if (dir === undefined) return new vm.Script(source, { filename, importModuleDynamically }).runInThisContext({ displayErrors: true });
-  const key = createHash('sha256').update(`${process.version}\0${process.execArgv.join(' ')}\0`).update(source).digest('hex').slice(0, 16);
-  const file = path.join(dir, `${PREFIX}${key}${SUFFIX}`);
-  let cachedData;
-  try { cachedData = fs.readFileSync(file); } catch { /* the first start of this build */ }
   const script = new vm.Script(source, { filename, cachedData, importModuleDynamically });
-  if (cachedData === undefined || script.cachedDataRejected) saveLater(script, dir, file);
+  if (file !== undefined && (cachedData === undefined || script.cachedDataRejected)) saveLater(script, dir, file);
   return script.runInThisContext({ displayErrors: true });
 }
 
