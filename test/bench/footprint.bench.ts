@@ -18,6 +18,8 @@
 //   TAPWIRE_FOOTPRINT_SEA=0       skip the single executables (no Node 24 download)
 //   TAPWIRE_FOOTPRINT_ONLY=a,b    only the contenders whose label contains a or b
 //   TAPWIRE_FOOTPRINT_BASE=<dir>  also run the bundle of another checkout as "before" (node_modules linked)
+//   TAPWIRE_FOOTPRINT_PAIRED=5    instead: N rounds per poll of Tapwire and collectd AT THE SAME TIME
+//                                 (own pty, slave and broker each), CPU ratio per round and median
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -243,6 +245,39 @@ export function printRows(rows: Row[], ref: { collectd?: Row[]; nodeRed?: Row[] 
   );
 }
 
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/**
+ * Tapwire and collectd measured at the same time, `rounds` times per poll: whatever else loads the
+ * machine (other tenants, frequency, cache) loads both alike, which one-after-another runs cannot
+ * promise — measured so, collectd alone read 0.092-0.162 ms/reading at the 100 ms poll across runs.
+ * The start order alternates per round. Prints each round's CPU ms/reading and ratio, then medians.
+ */
+async function paired(contenders: Contender[], baseline: Contender, rounds: number, seconds: number): Promise<void> {
+  for (const intervalMs of [100, 1000]) {
+    const ratios = new Map<string, number[]>(contenders.map((c) => [c.label, []]));
+    const lines: string[][] = [];
+    for (let round = 1; round <= rounds; round++) {
+      const order = round % 2 ? [baseline, ...contenders] : [...contenders, baseline];
+      const rows = await Promise.all(order.map((c) => measure(c, intervalMs, seconds)));
+      const base = rows.find((r) => r.label === baseline.label)!;
+      for (const r of rows) {
+        if (r !== base) ratios.get(r.label)!.push(r.cpuMsPerReading / base.cpuMsPerReading);
+        lines.push([String(round), r.label, f(r.readingsPerS, 0), f(r.cpuMsPerReading, 3), r === base ? '-' : f(r.cpuMsPerReading / base.cpuMsPerReading), f(r.cpuMsPerS, 2)]);
+      }
+    }
+    process.stdout.write(`\nPaired @${intervalMs} ms: ${rounds} rounds, ${seconds} s each, all contenders at the same time\n`);
+    process.stdout.write(table(['round', 'contender', 'readings/s', 'CPU ms/reading', 'x collectd', 'CPU ms/s'], lines) + '\n');
+    for (const [label, xs] of ratios) {
+      process.stdout.write(`${label} @${intervalMs} ms: median ${f(median(xs))}x collectd (rounds: ${xs.map((x) => f(x)).join(', ')})\n`);
+    }
+  }
+}
+
 export async function run(): Promise<void> {
   const seconds = Number(process.env.TAPWIRE_FOOTPRINT_SECONDS ?? 30);
   const only = process.env.TAPWIRE_FOOTPRINT_ONLY?.split(',');
@@ -253,6 +288,13 @@ export async function run(): Promise<void> {
   process.stdout.write(`\nFootprint: Modbus RTU ${BAUD} baud, 2 units, ${READINGS_PER_SCAN} readings per scan; ${seconds} s measured per run from ${STEADY_WARM_MS / 1000} s after the first reading (steady state); `
     + `Tapwire with the node flags it ships with: ${(await shippedFlags()).join(' ')}\n`);
   for (const n of notes) process.stdout.write(`note: ${n}\n`);
+  const rounds = Number(process.env.TAPWIRE_FOOTPRINT_PAIRED ?? 0);
+  if (rounds > 0) {
+    const baseline = built.bundle.find((c) => c === collectd);
+    if (!baseline) throw new Error('TAPWIRE_FOOTPRINT_PAIRED needs collectd (apt-get install collectd-core libmodbus5 libmosquitto1)');
+    await paired([...bundle, ...sea].filter((c) => c.label.startsWith('Tapwire')), baseline, rounds, seconds);
+    return;
+  }
   const idleRows: Row[] = [];
   for (const c of idle) idleRows.push(await measure(c, 1000, seconds, { slave: false }));
   const rows: Row[] = [];
