@@ -10,6 +10,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import Module from 'node:module';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { runProcess, signalProcess, spawnProcess } from '../peers/process.js';
@@ -25,6 +26,8 @@ const dist = join(work.path, 'dist');
 
 interface Starter {
   name: string;
+  /** What the cache file is called under v8/. */
+  cacheName: RegExp;
   /** `args` with `cacheDir` as TAPWIRE_CACHE_DIR (undefined: none). */
   command(args: string[], cacheDir: string | undefined, home?: string): { file: string; args: string[]; env: Record<string, string> };
 }
@@ -33,17 +36,22 @@ const envFor = (cacheDir: string | undefined, home: string): Record<string, stri
 const STARTERS: Starter[] = [
   {
     name: 'the launcher (system Node)',
+    // Node >= 22.1 keeps it itself (module.enableCompileCache): v8/<version>-<arch>-<hash>/<hash>
+    cacheName: 'enableCompileCache' in Module ? /\/v8\/v\d+\.\d+\.\d+-[^/]+\/[0-9a-f]+$/ : /\/v8\/tapwire-[0-9a-f]{16}\.v8cache$/,
     command: (args, cacheDir, home = work.path) => ({ file: join(dist, 'tapwire'), args, env: { ...envFor(cacheDir, home), TAPWIRE_NODE: process.execPath } }),
   },
   {
     name: 'the x64 executable',
+    cacheName: /\/v8\/tapwire-[0-9a-f]{16}\.v8cache$/,
     command: (args, cacheDir, home = work.path) => ({ file: join(dist, 'sea', 'tapwire-linux-x64'), args, env: envFor(cacheDir, home) }),
   },
 ];
 
+/** The files under the cache dir's v8/, at any depth. */
 const cacheFiles = (cacheDir: string): string[] => {
   const dir = join(cacheDir, 'v8');
-  return existsSync(dir) ? readdirSync(dir).map((f) => join(dir, f)) : [];
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f)).filter((f) => statSync(f).isFile());
 };
 
 async function version1(starter: Starter, cacheDir: string | undefined, home?: string): Promise<void> {
@@ -71,7 +79,7 @@ for (const [i, starter] of STARTERS.entries()) {
     const [file, ...more] = cacheFiles(cache);
     assert.ok(file, 'a cache file');
     assert.equal(more, []);
-    assert.match(file!, /tapwire-[0-9a-f]{16}\.v8cache$/);
+    assert.match(file!, starter.cacheName);
     assert.is(statSync(file!).mode & 0o777, 0o600);
     assert.is(statSync(join(cache, 'v8')).mode & 0o777, 0o700);
     const before = statSync(file!);
