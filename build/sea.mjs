@@ -40,9 +40,9 @@ const POSTJECT = 'postject@1.0.0-alpha.6';
  *   --max-semi-space-size=1  a 1 MiB young generation: RSS stays flat through
  *                            long outages (test/bench/outage.bench.ts)
  *   --jitless                no JIT: ~5 MB less of the binary paged in and ~2-7 MB
- *                            less heap/code, at no measurable CPU cost on the
- *                            workload (the agent's JS is thin; compiling it costs
- *                            more than it saves). Also no WebAssembly: nothing on
+ *                            less heap/code, and less CPU: the agent's JS is thin,
+ *                            compiling it costs more than it saves (with the JIT,
+ *                            +10-13% CPU at the 1000 ms poll, side by side). Also no WebAssembly: nothing on
  *                            the device's paths uses it (PGlite is cloud-side
  *                            and never in the executables).
  *   --single-threaded-gc     no GC helper threads: less idle CPU and no
