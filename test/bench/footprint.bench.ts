@@ -18,7 +18,7 @@
 //   TAPWIRE_FOOTPRINT_SEA=0       skip the single executables (no Node 24 download)
 //   TAPWIRE_FOOTPRINT_ONLY=a,b    only the contenders whose label contains a or b
 //   TAPWIRE_FOOTPRINT_BASE=<dir>  also run the bundle of another checkout as "before" (node_modules linked)
-//   TAPWIRE_FOOTPRINT_PAIRED=5    instead: N rounds per poll of Tapwire and collectd AT THE SAME TIME
+//   TAPWIRE_FOOTPRINT_PAIRED=N    instead: N rounds per poll of Tapwire and collectd AT THE SAME TIME
 //                                 (own pty, slave and broker each), CPU ratio per round and median
 
 import { spawnSync } from 'node:child_process';
