@@ -1,4 +1,5 @@
 // `tapwire config schema | check <file> | keygen --out <file> | sign ...`
+// (`check --config <file>` too: the flag every other command takes)
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { formatIssues, loadConfigFile, schemaJson, validateConfig, type ConfigIssue } from '../config/load.js';
@@ -14,7 +15,7 @@ const usage = `Usage: tapwire config <subcommand>
 
 Subcommands:
   schema                       print the config JSON Schema
-  check [--content-only] <file>
+  check [--content-only] <file>   (or --config <file>, as for run)
                                validate a config file and what \`run\` will need
                                of this machine (uplink files readable, secrets
                                0600, state directory writable, no device used
@@ -32,8 +33,9 @@ Options:
   -h, --help   this help`;
 
 async function check(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { 'content-only': { type: 'boolean' } }, usage, true);
-  const file = positionals[0];
+  const { values, positionals } = parse(argv, { 'content-only': { type: 'boolean' }, config: { type: 'string', short: 'c' } }, usage, true);
+  if (values.config !== undefined && positionals.length > 0) throw new CliError(`config check: give the file once: <file> or --config <file>\n\n${usage}`);
+  const file = values.config ?? positionals[0];
   if (!file) throw new CliError(`config check: missing <file>\n\n${usage}`);
   const problems = (issues: ConfigIssue[]): number => {
     process.stderr.write(formatIssues(issues, file) + '\n');

@@ -136,6 +136,10 @@ test('a config broken after a good start does not brick the device: run logs eve
     const check = await runCli(['config', 'check', file]);
     assert.is(check.code, 2, 'config check refuses it');
     assert.match(check.stderr, 'uplink.ca');
+    // the flag every other command takes says the same
+    const flagged = await runCli(['config', 'check', '--config', file]);
+    assert.is(flagged.code, 2, 'config check --config refuses it');
+    assert.match(flagged.stderr, 'uplink.ca');
     agent = await startAgentProcess(file);
     assert.match(agent.stderr(), 'uplink.ca');
     assert.match(agent.stderr(), 'running the last good config');
