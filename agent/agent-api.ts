@@ -59,7 +59,7 @@ export interface AgentStatus {
   key: { kid: string; oldKeyKept: boolean };
   ota?: Record<string, unknown>;
   counters: Record<string, number>;
-  sources: Record<string, { open: boolean; lastReadingAt?: number; detail?: Record<string, unknown>; error?: string }>;
+  sources: Record<string, { open: boolean; lastReadingAt?: number; detail?: Record<string, unknown>; problem?: string; error?: string }>;
   uplink: ReturnType<Uplink['state']>;
   journal: ReturnType<Journal['stats']>;
   pendingReadings: number;

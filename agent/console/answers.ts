@@ -48,7 +48,9 @@ function sourceErrors(counters: Record<string, number>, id: string): number {
 export function sourcesAnswer(status: AgentStatus, sources: SourceView[], readings: (id: string) => number, nowMs: number): string[] {
   const rows = sources.map((s) => {
     const h = status.sources[s.id];
-    const state = !h ? 'error: not running' : h.open ? 'ok' : `error: ${h.error ? escapeShort(h.error, 70) : 'port not open'}`;
+    const state = !h ? 'error: not running'
+      : !h.open ? `error: ${h.error ? escapeShort(h.error, 70) : 'port not open'}`
+      : h.problem ? `error: ${escapeShort(h.problem, 70)}` : 'ok';
     return [s.id, s.type, escapeShort(s.port, 64), state, String(readings(s.id)), String(sourceErrors(status.counters, s.id)), ago(h?.lastReadingAt, nowMs)];
   });
   if (rows.length === 0) return ['no sources'];

@@ -8,13 +8,19 @@ import { bytes, duration, keyValues, shortBytes, when } from './format.js';
 
 type Pairs = Array<[string, string | number]>;
 
-/** "2 of 3 ok (meter: cannot open /dev/ttyAMA0: ...)" */
+/** "1 of 3 ok (meter: cannot open /dev/ttyAMA0: ...; plc: unit 2 not answering)" */
 function sourcesSummary(s: AgentStatus): string {
   const all = Object.entries(s.sources ?? {});
-  const bad = all.filter(([, h]) => !h.open);
+  const bad = all.filter(([, h]) => !h.open || h.problem !== undefined);
   const summary = `${all.length - bad.length} of ${all.length} ok`;
   if (bad.length === 0) return summary;
-  return `${summary} (${bad.map(([id, h]) => `${id}: ${h.error ? escapeShort(h.error, 60) : 'not open'}`).join('; ')})`;
+  return `${summary} (${bad.map(([id, h]) => `${id}: ${sourceTrouble(h)}`).join('; ')})`;
+}
+
+/** Why a source is not ok: its port's error, or what it says is wrong while open. */
+function sourceTrouble(h: AgentStatus['sources'][string]): string {
+  if (!h.open) return h.error ? escapeShort(h.error, 60) : 'not open';
+  return h.problem ? escapeShort(h.problem, 60) : 'ok';
 }
 
 function uplinkState(s: AgentStatus): string {

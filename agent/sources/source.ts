@@ -22,6 +22,11 @@ export interface SourceHealth {
   lastReadingAt?: number;
   /** Free-form details for status (per-unit health for Modbus...). */
   detail?: Record<string, unknown>;
+  /**
+   * Open, and yet not delivering all it is set to, in a few words for status
+   * ("unit 2 not answering"). Absent when nothing is wrong.
+   */
+  problem?: string;
 }
 
 export interface Source {

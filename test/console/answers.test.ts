@@ -31,6 +31,16 @@ test('status: device, version, uptime, config version, clock, and one line per a
   assert.ok(a.some((l) => /^uplink: connected since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(1 min 5 s ago\)$/.test(l)), a.join('\n'));
 });
 
+test('status and sources: a source whose port is open but a unit is silent is not ok, and says why', () => {
+  const views = fakeViews();
+  views.statusValue = statusFixture();
+  views.statusValue.sources = { ...views.statusValue.sources, wx: { open: true, problem: 'units 2, 3 not answering' } };
+  const status = ask('status', views);
+  assert.ok(status.includes('sources: 0 of 2 ok (wx: units 2, 3 not answering; meter: cannot open /dev/ttyAMA0: No such file or directory)'), status.join('\n'));
+  const wx = ask('sources', views).find((l) => l.startsWith('wx '))!.split(/\s{2,}/);
+  assert.is(wx[3], 'error: units 2, 3 not answering', 'DESIGN: state is ok | error: why');
+});
+
 test('buffer: pending batches and bytes, oldest pending, journal and max bytes, dropped batches', () => {
   const a = ask('buffer');
   assert.equal(keysOf(a).slice(0, 6), ['pending batches', 'pending bytes', 'oldest pending', 'journal bytes', 'max bytes', 'dropped batches']);

@@ -237,6 +237,8 @@ export function createModbusRtuSource(config: ModbusRtuSourceConfig, ctx: Source
         },
       };
       if (lastReadingAt !== undefined) h.lastReadingAt = lastReadingAt;
+      const silent = units.filter((u) => u.failedCycles > 0).map((u) => u.unit);
+      if (silent.length > 0) h.problem = `${silent.length === 1 ? 'unit' : 'units'} ${silent.join(', ')} not answering`;
       return h;
     },
   };

@@ -114,6 +114,7 @@ test('a dead unit backs off exponentially and never delays the healthy unit beyo
   assert.is(units['2']!.timeouts, 10);
   assert.is(units['1']!.state, 'ok');
   assert.is(units['1']!.ok, 20);
+  assert.is(h.problem, 'unit 2 not answering', 'status says a unit is silent');
 });
 
 test('backoff is capped at backoffMaxMs', async () => {
@@ -143,6 +144,7 @@ test('a unit that answers again leaves backoff by itself and is polled every cyc
   const units2 = (t.src.health().detail?.units as Record<string, Record<string, unknown>>)['2']!;
   assert.is(units2.state, 'ok');
   assert.is(units2.ok, 5);
+  assert.is(t.src.health().problem, undefined, 'answering again: nothing wrong');
 });
 
 test('an exception is an answer: counted per unit, not retried, no backoff, other units unaffected', async () => {
