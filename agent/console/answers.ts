@@ -7,6 +7,7 @@ import { escapeShort, escapeText } from '../escape.js';
 import { ago, keyValues, number, table } from './format.js';
 import type { FieldHistory } from './last-values.js';
 import { sparkline } from './sparkline.js';
+import { sourceTrouble } from './status-answers.js';
 import type { SourceView } from './views.js';
 
 export const COMMANDS: ReadonlyArray<readonly [string, string]> = [
@@ -48,9 +49,8 @@ function sourceErrors(counters: Record<string, number>, id: string): number {
 export function sourcesAnswer(status: AgentStatus, sources: SourceView[], readings: (id: string) => number, nowMs: number): string[] {
   const rows = sources.map((s) => {
     const h = status.sources[s.id];
-    const state = !h ? 'error: not running'
-      : !h.open ? `error: ${h.error ? escapeShort(h.error, 70) : 'port not open'}`
-      : h.problem ? `error: ${escapeShort(h.problem, 70)}` : 'ok';
+    const why = h ? sourceTrouble(h, 70) : 'not running';
+    const state = why === undefined ? 'ok' : `error: ${why}`;
     return [s.id, s.type, escapeShort(s.port, 64), state, String(readings(s.id)), String(sourceErrors(status.counters, s.id)), ago(h?.lastReadingAt, nowMs)];
   });
   if (rows.length === 0) return ['no sources'];

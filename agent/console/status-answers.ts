@@ -11,16 +11,18 @@ type Pairs = Array<[string, string | number]>;
 /** "1 of 3 ok (meter: cannot open /dev/ttyAMA0: ...; plc: unit 2 not answering)" */
 function sourcesSummary(s: AgentStatus): string {
   const all = Object.entries(s.sources ?? {});
-  const bad = all.filter(([, h]) => !h.open || h.problem !== undefined);
+  const bad = all.flatMap(([id, h]) => { const why = sourceTrouble(h, 60); return why === undefined ? [] : [`${id}: ${why}`]; });
   const summary = `${all.length - bad.length} of ${all.length} ok`;
-  if (bad.length === 0) return summary;
-  return `${summary} (${bad.map(([id, h]) => `${id}: ${sourceTrouble(h)}`).join('; ')})`;
+  return bad.length === 0 ? summary : `${summary} (${bad.join('; ')})`;
 }
 
-/** Why a source is not ok: its port's error, or what it says is wrong while open. */
-function sourceTrouble(h: AgentStatus['sources'][string]): string {
-  if (!h.open) return h.error ? escapeShort(h.error, 60) : 'not open';
-  return h.problem ? escapeShort(h.problem, 60) : 'ok';
+/**
+ * Why a source is not ok (undefined: it is), escaped and cut to `width`: its port's error, or
+ * what the source says is wrong while open. The status summary and the sources table both ask here.
+ */
+export function sourceTrouble(h: AgentStatus['sources'][string], width: number): string | undefined {
+  if (!h.open) return h.error ? escapeShort(h.error, width) : 'port not open';
+  return h.problem === undefined ? undefined : escapeShort(h.problem, width);
 }
 
 function uplinkState(s: AgentStatus): string {
