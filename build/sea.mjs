@@ -42,9 +42,9 @@ const POSTJECT = 'postject@1.0.0-alpha.6';
  *   --jitless                no JIT: ~5 MB less of the binary paged in and ~2-7 MB
  *                            less heap/code, and less CPU: the agent's JS is thin,
  *                            compiling it costs more than it saves (with the JIT,
- *                            +10-13% CPU at the 1000 ms poll, side by side). Also no WebAssembly: nothing on
- *                            the device's paths uses it (PGlite is cloud-side
- *                            and never in the executables).
+ *                            +10-13% CPU at the 1000 ms poll, side by side). Also
+ *                            no WebAssembly: nothing on the device's paths uses
+ *                            it (PGlite is cloud-side and never in the executables).
  *   --single-threaded-gc     no GC helper threads: less idle CPU and no
  *                            parallel-marking buffers on a board with few cores
  *   --initial-old-space-size=12  the first full GC once the old generation holds
